@@ -1,0 +1,27 @@
+#pragma once
+// Small, durable file helpers for local state (results, hash cache, IDs).
+// The POSIX calls live in fs.cpp only, so a Windows build swaps one file.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "util/error.hpp"
+
+namespace offsite::fs {
+
+// Reads a whole file; refuses files larger than `max_size` (a guard against hostile input).
+Result<std::string> read_file(const std::filesystem::path& path, std::uint64_t max_size = 64ull << 20);
+
+// Writes `bytes` to a temporary name beside `path`, fsyncs it, renames it over `path` and fsyncs
+// the directory: readers see the old content or the new, never a torn file, even after a crash.
+Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, unsigned mode = 0640);
+
+// fsync a directory, so a rename or create inside it survives a power cut (no-op on Windows).
+Result<void> sync_directory(const std::filesystem::path& dir);
+
+// Creates `dir` and its parents with `mode` (umask applies), like `mkdir -p`.
+Result<void> create_directories(const std::filesystem::path& dir, unsigned mode = 0750);
+
+} // namespace offsite::fs
