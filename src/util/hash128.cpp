@@ -60,7 +60,9 @@ Xxh3Hasher& Xxh3Hasher::operator=(Xxh3Hasher&& other) noexcept {
   std::swap(m_state, other.m_state);
   return *this;
 }
-void Xxh3Hasher::update(std::span<const std::byte> bytes) { XXH3_128bits_update(state(m_state), bytes.data(), bytes.size()); }
+void Xxh3Hasher::update(std::span<const std::byte> bytes) {
+  XXH3_128bits_update(state(m_state), bytes.data(), bytes.size());
+}
 void Xxh3Hasher::update(std::string_view bytes) { XXH3_128bits_update(state(m_state), bytes.data(), bytes.size()); }
 Hash128 Xxh3Hasher::digest() const { return from_xxh(XXH3_128bits_digest(state(m_state))); }
 void Xxh3Hasher::reset() { XXH3_128bits_reset(state(m_state)); }

@@ -38,11 +38,11 @@ public:
 
   void update(std::span<const std::byte> bytes);
   void update(std::string_view bytes);
-  Hash128 digest() const;  // may be called more than once; update() may continue after it
+  Hash128 digest() const; // may be called more than once; update() may continue after it
   void reset();
 
 private:
-  void* m_state;  // XXH3_state_t*, kept out of this header
+  void* m_state; // XXH3_state_t*, kept out of this header
 };
 
 } // namespace offsite
