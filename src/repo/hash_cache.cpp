@@ -1,0 +1,207 @@
+#include "repo/hash_cache.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include "util/fs.hpp"
+
+namespace offsite::repo {
+namespace {
+
+constexpr std::string_view k_magic = "OFSHASHC";
+constexpr std::uint32_t k_version = 1;
+constexpr std::size_t k_header_size = 8 + 4 + 4 + 8;
+constexpr std::size_t k_entry_fixed_size = 4 + 6 * 8;
+constexpr std::size_t k_trailer_size = 16;
+constexpr std::uint64_t k_max_file_size = 1ull << 32; // far beyond any real cache; a guard on input
+
+void put_u32(std::string& out, std::uint32_t value) {
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>(value >> (8 * i)));
+}
+void put_u64(std::string& out, std::uint64_t value) {
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>(value >> (8 * i)));
+}
+
+// Reads little-endian fields from untrusted bytes; every take fails cleanly past the end.
+class Cursor {
+public:
+  explicit Cursor(std::string_view bytes) : m_bytes(bytes) {}
+  bool take(std::size_t count, std::string_view& out) {
+    if (m_bytes.size() < count) return false;
+    out = m_bytes.substr(0, count);
+    m_bytes.remove_prefix(count);
+    return true;
+  }
+  template <class T> bool take(T& value) {
+    std::string_view raw;
+    if (!take(sizeof(T), raw)) return false;
+    std::make_unsigned_t<T> bits = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+      bits |= static_cast<std::make_unsigned_t<T>>(static_cast<unsigned char>(raw[i])) << (8 * i);
+    value = static_cast<T>(bits);
+    return true;
+  }
+  bool empty() const { return m_bytes.empty(); }
+
+private:
+  std::string_view m_bytes;
+};
+
+std::uint64_t path_hash(std::string_view path) { return XXH3_64bits(path.data(), path.size()); }
+
+} // namespace
+
+HashCache HashCache::load(const std::filesystem::path& file) {
+  HashCache cache;
+  std::error_code ignored;
+  if (!std::filesystem::exists(std::filesystem::symlink_status(file, ignored))) return cache;
+  auto bytes = fs::read_file(file, k_max_file_size);
+  if (!bytes) {
+    cache.m_discarded_reason = bytes.error().message + "; starting with an empty hash cache";
+    return cache;
+  }
+  if (!cache.parse(*bytes)) {
+    auto reason = fmt::format("{}: {}; starting with an empty hash cache", file.string(), cache.m_discarded_reason);
+    cache = HashCache(); // whatever parsed before the fault is not trusted either
+    cache.m_discarded_reason = std::move(reason);
+  }
+  return cache;
+}
+
+bool HashCache::parse(std::string_view bytes) {
+  auto fail = [&](std::string reason) {
+    m_discarded_reason = std::move(reason);
+    return false;
+  };
+  if (bytes.size() >= k_magic.size() && bytes.substr(0, k_magic.size()) != k_magic)
+    return fail("not an offsite hash cache");
+  if (bytes.size() < k_header_size + k_trailer_size) return fail("truncated");
+  Cursor header(bytes.substr(k_magic.size()));
+  std::uint32_t version = 0, reserved = 0;
+  std::uint64_t count = 0;
+  header.take(version), header.take(reserved), header.take(count);
+  if (version != k_version) return fail(fmt::format("format version {}, this offsite reads {}", version, k_version));
+  auto content = bytes.substr(0, bytes.size() - k_trailer_size);
+  Cursor trailer(bytes.substr(content.size()));
+  Hash128 recorded;
+  trailer.take(recorded.high), trailer.take(recorded.low);
+  if (xxh3_128(content) != recorded) return fail("checksum mismatch (corrupt or truncated)");
+  if (count > (content.size() - k_header_size) / k_entry_fixed_size) return fail("entry count exceeds the file");
+
+  Cursor entries(content.substr(k_header_size));
+  reserve(static_cast<std::size_t>(count));
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint32_t path_size = 0;
+    std::string_view path;
+    Entry entry{};
+    if (!entries.take(path_size) || !entries.take(path_size, path) || !entries.take(entry.size) ||
+        !entries.take(entry.mtime_ns) || !entries.take(entry.inode) || !entries.take(entry.ctime_ns) ||
+        !entries.take(entry.hash.high) || !entries.take(entry.hash.low))
+      return fail(fmt::format("entry {} is cut short", i));
+    if (path.empty()) return fail(fmt::format("entry {} has an empty path", i));
+    if (m_slots[find_slot(path)] != k_empty_slot) return fail(fmt::format("entry {} repeats a path", i));
+    if (!append(path, entry)) return fail("too large");
+  }
+  if (!entries.empty()) return fail("bytes after the last entry");
+  return true;
+}
+
+std::size_t HashCache::find_slot(std::string_view path) const {
+  std::size_t mask = m_slots.size() - 1;
+  for (std::size_t slot = path_hash(path) & mask;; slot = (slot + 1) & mask) {
+    std::uint32_t index = m_slots[slot];
+    if (index == k_empty_slot || path_of(m_entries[index]) == path) return slot;
+  }
+}
+
+void HashCache::rebuild_index(std::size_t slot_count) {
+  m_slots.assign(slot_count, k_empty_slot);
+  for (std::uint32_t i = 0; i < m_entries.size(); ++i)
+    m_slots[find_slot(path_of(m_entries[i]))] = i;
+}
+
+bool HashCache::append(std::string_view path, const Entry& fields) {
+  if (m_paths.size() + path.size() > UINT32_MAX || m_entries.size() >= k_empty_slot - 1) return false;
+  // Keep the table at most half full, so probes stay short.
+  if ((m_entries.size() + 1) * 2 > m_slots.size()) rebuild_index(std::max<std::size_t>(16, m_slots.size() * 2));
+  Entry entry = fields;
+  entry.path_offset = static_cast<std::uint32_t>(m_paths.size());
+  entry.path_size = static_cast<std::uint32_t>(path.size());
+  m_paths.append(path);
+  m_slots[find_slot(path)] = static_cast<std::uint32_t>(m_entries.size());
+  m_entries.push_back(entry);
+  return true;
+}
+
+std::optional<Hash128> HashCache::lookup(const LocalFile& file) const {
+  if (m_slots.empty()) return std::nullopt;
+  std::uint32_t index = m_slots[find_slot(file.path)];
+  if (index == k_empty_slot) return std::nullopt;
+  const Entry& entry = m_entries[index];
+  if (entry.size != file.size || entry.mtime_ns != file.mtime_ns || entry.inode != file.inode ||
+      entry.ctime_ns != file.ctime_ns)
+    return std::nullopt;
+  return entry.hash;
+}
+
+void HashCache::store(const LocalFile& file, Hash128 hash) {
+  Entry fields{0, 0, file.size, file.mtime_ns, file.inode, file.ctime_ns, hash};
+  if (!m_slots.empty()) {
+    std::uint32_t index = m_slots[find_slot(file.path)];
+    if (index != k_empty_slot) {
+      fields.path_offset = m_entries[index].path_offset;
+      fields.path_size = m_entries[index].path_size;
+      m_entries[index] = fields;
+      return;
+    }
+  }
+  append(file.path, fields); // a full arena (4 GiB of paths) only means this file is not cached
+}
+
+void HashCache::reserve(std::size_t entries) {
+  m_entries.reserve(entries);
+  if (entries * 2 > m_slots.size()) rebuild_index(std::bit_ceil(std::max<std::size_t>(16, entries * 2)));
+}
+
+void HashCache::retain_only(const LocalView& view) {
+  HashCache kept;
+  kept.reserve(std::min<std::size_t>(m_entries.size(), view.file_count));
+  for (const auto& folder : view.folders)
+    for (const auto& file : folder.files)
+      if (auto hash = lookup(file)) kept.store(file, *hash);
+  kept.m_discarded_reason = std::move(m_discarded_reason);
+  *this = std::move(kept);
+}
+
+Result<void> HashCache::save(const std::filesystem::path& file) const {
+  std::string bytes;
+  bytes.reserve(k_header_size + m_paths.size() + m_entries.size() * k_entry_fixed_size + k_trailer_size);
+  bytes.append(k_magic);
+  put_u32(bytes, k_version);
+  put_u32(bytes, 0);
+  put_u64(bytes, m_entries.size());
+  for (const auto& entry : m_entries) {
+    put_u32(bytes, entry.path_size);
+    bytes.append(path_of(entry));
+    put_u64(bytes, entry.size);
+    put_u64(bytes, static_cast<std::uint64_t>(entry.mtime_ns));
+    put_u64(bytes, entry.inode);
+    put_u64(bytes, static_cast<std::uint64_t>(entry.ctime_ns));
+    put_u64(bytes, entry.hash.high);
+    put_u64(bytes, entry.hash.low);
+  }
+  Hash128 checksum = xxh3_128(std::string_view(bytes));
+  put_u64(bytes, checksum.high);
+  put_u64(bytes, checksum.low);
+  if (auto written = fs::write_file_atomically(file, bytes, 0640); !written)
+    return Unexpected(written.error().with_context("cannot save the hash cache " + file.string()));
+  return {};
+}
+
+} // namespace offsite::repo

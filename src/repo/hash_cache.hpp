@@ -1,0 +1,79 @@
+#pragma once
+// Remembers each file's XXH3-128 under what the scan saw of it, so an unchanged file is never
+// read again (BRIEF §5.9, §8). The key is (path, size, mtime_ns, inode, ctime_ns): a file
+// rewritten in place keeps its inode but moves its ctime, and a touch -d that restores an old
+// mtime still moves the ctime, so any change to the file's bytes misses.
+//
+// The file under state_dir is only a cache: anything wrong with it (missing, truncated, corrupt,
+// another program's, another version) means starting empty, never trusting it. Its format is
+// little-endian binary:
+//   "OFSHASHC" (8 bytes), version (u32) = 1, reserved (u32) = 0, entry count (u64),
+//   per entry: path length (u32), path bytes, size (u64), mtime_ns (i64), inode (u64),
+//              ctime_ns (i64), hash high (u64), hash low (u64),
+//   XXH3-128 of every byte above (high, low; u64 each).
+//
+// In memory, paths live in one arena and entries in one vector indexed by an open-addressing
+// table of 32-bit slots: about 70 bytes plus the path per file, since a 200,000-file repository
+// must cost under 300 bytes per file with its scan (BRIEF §8).
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "repo/scanner.hpp"
+#include "util/error.hpp"
+#include "util/hash128.hpp"
+
+namespace offsite::repo {
+
+class HashCache {
+public:
+  // Missing file: empty, no reason. Unreadable, corrupt, truncated, foreign or wrong-version file:
+  // empty, and discarded_reason() says why (for a log line).
+  static HashCache load(const std::filesystem::path& file);
+
+  // The hash stored for `file`, if its whole key still matches.
+  std::optional<Hash128> lookup(const LocalFile& file) const;
+  // Stores or replaces the hash for `file`'s path.
+  void store(const LocalFile& file, Hash128 hash);
+  // Drops entries for paths no longer in `view`, and those whose file changed since (they can
+  // never hit again).
+  void retain_only(const LocalView& view);
+  // Writes the cache atomically (util/fs.hpp), mode 0640. The message names the file.
+  Result<void> save(const std::filesystem::path& file) const;
+
+  // Makes room for `entries` entries at once (no growth slack when the count is known).
+  void reserve(std::size_t entries);
+
+  std::size_t size() const { return m_entries.size(); }
+  const std::string& discarded_reason() const { return m_discarded_reason; }
+
+private:
+  struct Entry {
+    std::uint32_t path_offset; // into m_paths
+    std::uint32_t path_size;
+    std::uint64_t size;
+    std::int64_t mtime_ns;
+    std::uint64_t inode;
+    std::int64_t ctime_ns;
+    Hash128 hash;
+  };
+  static constexpr std::uint32_t k_empty_slot = UINT32_MAX;
+
+  std::string_view path_of(const Entry& entry) const { return {m_paths.data() + entry.path_offset, entry.path_size}; }
+  // The slot holding `path`, or the empty slot where it would go.
+  std::size_t find_slot(std::string_view path) const;
+  void rebuild_index(std::size_t slot_count);
+  bool append(std::string_view path, const Entry& fields); // false if the arena is full
+  bool parse(std::string_view bytes);                      // sets m_discarded_reason on failure
+
+  std::string m_paths;
+  std::vector<Entry> m_entries;
+  std::vector<std::uint32_t> m_slots; // indices into m_entries; size is a power of two
+  std::string m_discarded_reason;
+};
+
+} // namespace offsite::repo
