@@ -1,0 +1,198 @@
+#include "target/local.hpp"
+
+#include <asio/thread_pool.hpp>
+#include <boost/test/unit_test.hpp>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <sys/mount.h>
+#include <sys/resource.h>
+
+#include "support/run_coro.hpp"
+#include "support/temp_dir.hpp"
+#include "util/fs.hpp"
+
+using namespace offsite;
+using namespace offsite::target;
+
+namespace {
+
+struct LocalFixture {
+  test::TempDir dir;
+  asio::thread_pool pool{2};
+  std::filesystem::path target_path = dir.path() / "target";
+  std::filesystem::path state_dir = dir.path() / "state";
+
+  LocalFixture() { std::filesystem::create_directories(target_path); }
+
+  std::unique_ptr<LocalTarget> make(std::filesystem::path path = {}) {
+    return std::make_unique<LocalTarget>(path.empty() ? target_path : path, "SiteManager1", pool, state_dir);
+  }
+
+  template <class Make> auto run(Make make_awaitable) { return test::run_coro(std::move(make_awaitable)); }
+};
+
+// A small tmpfs mounted over a directory for the test's life; empty if mounting is not allowed.
+class TmpfsMount {
+public:
+  TmpfsMount(const std::filesystem::path& where, const char* options) : m_where(where) {
+    std::filesystem::create_directories(where);
+    m_mounted = ::mount("tmpfs", where.c_str(), "tmpfs", 0, options) == 0;
+    if (!m_mounted) m_why = std::string("cannot mount a tmpfs: ") + std::strerror(errno);
+  }
+  ~TmpfsMount() {
+    if (m_mounted) ::umount2(m_where.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return m_mounted; }
+  const std::string& why() const { return m_why; }
+  bool make_read_only() { return ::mount(nullptr, m_where.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0; }
+
+private:
+  std::filesystem::path m_where;
+  bool m_mounted = false;
+  std::string m_why;
+};
+
+void skip(std::string_view why) {
+  std::cerr << "SKIP " << boost::unit_test::framework::current_test_case().p_name.get() << ": " << why << "\n";
+}
+
+std::span<const std::byte> bytes_of(const std::string& text) {
+  return std::as_bytes(std::span(text.data(), text.size()));
+}
+
+asio::awaitable<Result<std::uint64_t>> upload(Target& target, std::string path, std::string content) {
+  auto options = UploadOptions{0, content.size(), {}};
+  auto started = co_await target.start_upload(path, options);
+  if (!started) co_return Unexpected(started.error());
+  auto written = co_await (*started)->write(bytes_of(content));
+  if (!written) co_return Unexpected(written.error());
+  co_return co_await (*started)->finish();
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(target_local_fs)
+
+BOOST_FIXTURE_TEST_CASE(the_rename_probe_is_cached_and_reused, LocalFixture) {
+  auto target = make();
+  auto connect = [&]() -> asio::awaitable<Result<void>> { co_return co_await target->connect(); };
+  BOOST_TEST_REQUIRE(run(connect).has_value());
+  BOOST_TEST(to_string(target->rename_method()) == "renameat2"); // ext4 or tmpfs under the tests
+  auto root = target_path / "SiteManager1";
+  auto cached = fs::read_file(probe_cache_file(state_dir, root));
+  BOOST_TEST_REQUIRE(cached.has_value());
+  BOOST_TEST(*cached == "renameat2\n" + root.string() + "\n");
+  // Connecting probed in the target path (the folder is not made yet) and left nothing behind.
+  BOOST_TEST(std::filesystem::is_empty(target_path));
+
+  // A later run takes the cached answer instead of probing.
+  BOOST_TEST_REQUIRE(write_probe_cache(state_dir, root, RenameMethod::exclusive_create).has_value());
+  auto later = make();
+  auto connect_later = [&]() -> asio::awaitable<Result<void>> { co_return co_await later->connect(); };
+  BOOST_TEST_REQUIRE(run(connect_later).has_value());
+  BOOST_TEST(to_string(later->rename_method()) == "exclusive_create");
+  BOOST_TEST(later->capabilities().exclusive_rename);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_missing_or_wrong_target_path_is_named, LocalFixture) {
+  auto missing = make(dir.path() / "unplugged-disk");
+  auto connect = [&]() -> asio::awaitable<Result<void>> { co_return co_await missing->connect(); };
+  auto connected = run(connect);
+  BOOST_TEST_REQUIRE(!connected.has_value());
+  BOOST_TEST(connected.error().kind == ErrorKind::permanent);
+  BOOST_TEST(connected.error().message ==
+             (dir.path() / "unplugged-disk").string() + ": the target path does not exist");
+  BOOST_TEST(!std::filesystem::exists(dir.path() / "unplugged-disk"));
+
+  BOOST_TEST_REQUIRE(fs::write_file_atomically(target_path / "SiteManager1", "a file").has_value());
+  auto over_file = make();
+  auto connect_file = [&]() -> asio::awaitable<Result<void>> { co_return co_await over_file->connect(); };
+  auto refused = run(connect_file);
+  BOOST_TEST_REQUIRE(!refused.has_value());
+  BOOST_TEST(refused.error().message.find("is not a directory") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_folder_is_created_under_the_target_path_only, LocalFixture) {
+  auto target = std::make_unique<LocalTarget>(target_path, "a/b", pool, state_dir);
+  auto body = [&]() -> asio::awaitable<void> {
+    auto connected = co_await target->connect();
+    BOOST_TEST_REQUIRE(connected.has_value());
+    auto made = co_await target->make_directory("");
+    BOOST_TEST_REQUIRE(made.has_value());
+    auto written = co_await target->write_new_file(".offsite/repository-id", "id\n");
+    BOOST_TEST_REQUIRE(written.has_value());
+  };
+  run(body);
+  BOOST_TEST(fs::read_file(target_path / "a/b/.offsite/repository-id").value() == "id\n");
+  auto escaping = std::make_unique<LocalTarget>(target_path, "../outside", pool, state_dir);
+  auto connect = [&]() -> asio::awaitable<Result<void>> { co_return co_await escaping->connect(); };
+  auto refused = run(connect);
+  BOOST_TEST_REQUIRE(!refused.has_value());
+  BOOST_TEST(refused.error().kind == ErrorKind::config);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_full_filesystem_is_a_permanent_error_naming_the_path, LocalFixture) {
+  TmpfsMount tmpfs(target_path, "size=1m");
+  if (!tmpfs.mounted()) return skip(tmpfs.why());
+  auto target = make();
+  auto body = [&]() -> asio::awaitable<Result<std::uint64_t>> {
+    auto connected = co_await target->connect();
+    BOOST_TEST_REQUIRE(connected.has_value());
+    co_return co_await upload(*target, "PC-0001/full.img", std::string(2 << 20, 'x'));
+  };
+  auto uploaded = run(body);
+  BOOST_TEST_REQUIRE(!uploaded.has_value());
+  BOOST_TEST(uploaded.error().kind == ErrorKind::permanent);
+  auto& message = uploaded.error().message;
+  BOOST_TEST(message.find((target_path / "SiteManager1/PC-0001/full.img").string()) != std::string::npos, message);
+  BOOST_TEST(message.find("No space left on device") != std::string::npos, message);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_read_only_filesystem_is_a_permanent_error_naming_the_path, LocalFixture) {
+  TmpfsMount tmpfs(target_path, "size=1m");
+  if (!tmpfs.mounted()) return skip(tmpfs.why());
+  std::filesystem::create_directories(target_path / "SiteManager1/.offsite/commits");
+  if (!tmpfs.make_read_only()) return skip("cannot remount the tmpfs read-only");
+  auto target = make();
+  auto body = [&]() -> asio::awaitable<void> {
+    auto connected = co_await target->connect(); // read-only targets can still be verified
+    BOOST_TEST_REQUIRE(connected.has_value());
+    auto written = co_await target->write_new_file(".offsite/commits/2.json", "{}");
+    BOOST_TEST_REQUIRE(!written.has_value());
+    BOOST_TEST(written.error().kind == ErrorKind::permanent);
+    BOOST_TEST(written.error().message.find((target_path / "SiteManager1/.offsite/commits").string()) !=
+                   std::string::npos,
+               written.error().message);
+    BOOST_TEST(written.error().message.find("Read-only file system") != std::string::npos);
+    auto listed = co_await target->list(".offsite");
+    BOOST_TEST(listed.has_value());
+  };
+  run(body);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_file_too_large_for_the_filesystem_is_named, LocalFixture) {
+  // RLIMIT_FSIZE makes write(2) fail with EFBIG beyond the limit, as FAT32 does at 4 GiB.
+  struct rlimit saved {};
+  BOOST_TEST_REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+  auto previous = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit limited = saved;
+  limited.rlim_cur = 1 << 20;
+  BOOST_TEST_REQUIRE(::setrlimit(RLIMIT_FSIZE, &limited) == 0);
+  auto target = make();
+  auto body = [&]() -> asio::awaitable<Result<std::uint64_t>> {
+    auto connected = co_await target->connect();
+    BOOST_TEST_REQUIRE(connected.has_value());
+    co_return co_await upload(*target, "huge.img", std::string(2 << 20, 'x'));
+  };
+  auto uploaded = run(body);
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, previous);
+  BOOST_TEST_REQUIRE(!uploaded.has_value());
+  BOOST_TEST(uploaded.error().kind == ErrorKind::permanent);
+  BOOST_TEST(uploaded.error().message.find((target_path / "SiteManager1/huge.img").string()) != std::string::npos);
+  BOOST_TEST(uploaded.error().message.find("file too large for the target filesystem") != std::string::npos,
+             uploaded.error().message);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
