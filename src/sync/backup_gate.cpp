@@ -1,0 +1,27 @@
+#include "sync/backup_gate.hpp"
+
+#include "util/fs.hpp"
+
+namespace offsite::sync {
+
+asio::awaitable<Result<void>> BackupGate::close(bool allow_backups_during_sync) {
+  if (auto made = fs::create_directories(m_root / ".offsite", 0750); !made) co_return made;
+  auto gate = FileLock::open(gate_path(m_root));
+  if (!gate) co_return Unexpected(std::move(gate).error());
+  auto active = FileLock::open(active_path(m_root));
+  if (!active) co_return Unexpected(std::move(active).error());
+  m_gate.emplace(std::move(*gate));
+  m_active.emplace(std::move(*active));
+  if (auto locked = co_await m_gate->lock(LockMode::exclusive); !locked) co_return locked;
+  if (auto locked = co_await m_active->lock(LockMode::exclusive); !locked) co_return locked;
+  if (allow_backups_during_sync) open(); // running backups ended; new ones may start
+  co_return Result<void>{};
+}
+
+void BackupGate::open() {
+  // Reverse order of taking: active first would let a backup slip between the two.
+  if (m_active) m_active->unlock();
+  if (m_gate) m_gate->unlock();
+}
+
+} // namespace offsite::sync

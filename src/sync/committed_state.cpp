@@ -1,0 +1,147 @@
+// Finding the commit point.
+//
+// The committed state is the valid commit record with the highest generation (BRIEF §5.1). A
+// record is valid when its bytes pass the self-checksum (a torn or edited record never is), its
+// name's generation matches its content, it belongs to this repository (records with a foreign
+// repository_id are ignored), and every folder manifest it names has the recorded size and hash.
+//
+// Listings may lag on some stores (S3-compatible ones especially): a record written by the last
+// sync may be missing from the listing for a while. Taking the highest *listed* record would then
+// silently roll back a commit. So after listing, the next few generations are also asked for by
+// name; a record that exists is found either way.
+//
+// Records are tried from the highest down. Anything invalid above the committed one is garbage
+// of an interrupted commit (never committed, by definition) and is reported in `invalid_above`
+// for recovery to remove.
+
+#include "sync/committed_state.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "manifest/remote_path.hpp"
+
+#include "sync/remote_layout.hpp"
+#include "target/target.hpp"
+#include "util/hash128.hpp"
+
+namespace offsite::sync {
+namespace {
+
+constexpr std::uint64_t k_max_record_size = 256ull << 20;
+constexpr std::uint64_t k_probe_ahead = 3; // generations asked for by name past the listing
+
+} // namespace
+
+std::uint64_t CommittedState::file_count() const {
+  std::uint64_t count = 0;
+  for (const auto& [path, folder] : folders)
+    count += folder.files.size();
+  return count;
+}
+
+const manifest::FileEntry* CommittedState::find(const std::string& folder, const std::string& path) const {
+  auto it = folders.find(folder);
+  if (it == folders.end()) return nullptr;
+  auto entry = std::lower_bound(it->second.files.begin(), it->second.files.end(), path,
+                                [](const manifest::FileEntry& e, const std::string& p) { return e.path < p; });
+  return entry != it->second.files.end() && entry->path == path ? &*entry : nullptr;
+}
+
+const manifest::FileEntry* CommittedState::find_any(const std::string& path) const {
+  for (const auto& [folder, manifest] : folders) {
+    if (!manifest::is_within(folder, path)) continue;
+    if (const auto* entry = find(folder, path)) return entry;
+  }
+  return nullptr;
+}
+
+asio::awaitable<Result<manifest::CommitRecord>> read_commit_record(target::Target& target, std::uint64_t generation) {
+  auto name = layout::commit_record(generation);
+  auto bytes = co_await target.read_file(name, k_max_record_size);
+  if (!bytes) co_return Unexpected(std::move(bytes).error());
+  auto record = manifest::read_commit_record(*bytes, target.describe() + "/" + name);
+  if (!record) co_return Unexpected(std::move(record).error());
+  if (record->generation != generation)
+    co_return make_error(ErrorKind::permanent,
+                         fmt::format("{}/{}: holds generation {}", target.describe(), name, record->generation));
+  co_return std::move(*record);
+}
+
+asio::awaitable<Result<std::map<std::string, manifest::FolderManifest>>>
+read_folder_manifests(target::Target& target, manifest::CommitRecord record) {
+  std::map<std::string, manifest::FolderManifest> folders;
+  for (const auto& ref : record.folders) {
+    auto name = layout::meta_path(ref.manifest);
+    auto where = target.describe() + "/" + name;
+    auto bytes = co_await target.read_file(name, k_max_record_size);
+    if (!bytes) co_return Unexpected(bytes.error().with_context(fmt::format("folder manifest of {}", ref.path)));
+    if (bytes->size() != ref.manifest_size || xxh3_128(*bytes) != ref.manifest_xxh3_128)
+      co_return make_error(
+          ErrorKind::permanent,
+          fmt::format("{}: size or hash differs from what commit record {} recorded", where, record.generation));
+    auto parsed = manifest::read_folder_manifest(*bytes, where);
+    if (!parsed) co_return Unexpected(std::move(parsed).error());
+    if (parsed->folder != ref.path)
+      co_return make_error(ErrorKind::permanent,
+                           fmt::format("{}: describes folder '{}', not '{}'", where, parsed->folder, ref.path));
+    // Sorted by path, so lookups can bisect whatever order another writer used.
+    std::sort(parsed->files.begin(), parsed->files.end(),
+              [](const manifest::FileEntry& a, const manifest::FileEntry& b) { return a.path < b.path; });
+    folders.emplace(ref.path, std::move(*parsed));
+  }
+  co_return folders;
+}
+
+asio::awaitable<Result<CommitScan>> scan_commits(target::Target& target, std::string repository_id) {
+  CommitScan scan;
+  std::set<std::uint64_t, std::greater<>> generations;
+  std::string commits_dir(layout::k_commits);
+  auto listed = co_await target.list(commits_dir);
+  if (!listed && listed.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(listed).error());
+  if (listed) {
+    for (const auto& entry : *listed)
+      if (auto generation = layout::parse_commit_record_name(entry.name)) generations.insert(*generation);
+  }
+  std::uint64_t listed_top = generations.empty() ? 0 : *generations.begin();
+  for (std::uint64_t ahead = 1; ahead <= k_probe_ahead; ++ahead) {
+    auto name = layout::commit_record(listed_top + ahead);
+    auto probe = co_await target.stat(name);
+    if (probe)
+      generations.insert(listed_top + ahead);
+    else if (probe.error().kind != ErrorKind::not_found)
+      co_return Unexpected(std::move(probe).error());
+  }
+  scan.highest_name = generations.empty() ? 0 : *generations.begin();
+
+  for (std::uint64_t generation : generations) {
+    auto record = co_await read_commit_record(target, generation);
+    if (!record) {
+      if (record.error().kind == ErrorKind::transient) co_return Unexpected(std::move(record).error());
+      if (record.error().kind == ErrorKind::not_found) continue; // removed since the listing
+      scan.warnings.push_back(record.error().message);
+      scan.invalid_above.push_back(generation);
+      continue;
+    }
+    if (record->repository_id != repository_id) {
+      scan.warnings.push_back(fmt::format("{}: belongs to repository {}, ignored", layout::commit_record(generation),
+                                          record->repository_id));
+      continue; // foreign: ignored, and not ours to remove
+    }
+    auto folders = co_await read_folder_manifests(target, *record);
+    if (!folders) {
+      if (folders.error().kind == ErrorKind::transient) co_return Unexpected(std::move(folders).error());
+      scan.warnings.push_back(folders.error().message);
+      scan.invalid_above.push_back(generation);
+      continue;
+    }
+    scan.committed.record = std::move(*record);
+    scan.committed.folders = std::move(*folders);
+    break;
+  }
+  co_return scan;
+}
+
+} // namespace offsite::sync

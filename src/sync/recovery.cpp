@@ -1,0 +1,194 @@
+// Recovery: roll forward what was committed, roll back what was not, keep what can be resumed.
+//
+// A sync may die at any instant (SIGKILL, power cut, a lost connection that outlasts the retry
+// budget). The next sync starts here, with the lease held, and needs nothing but the remote:
+//
+//  1. The committed state is the highest valid record (committed_state.cpp). Invalid records
+//     above it are the remains of a commit that never happened: removed.
+//  2. Roll forward. If the committed record's transaction directory still exists, its apply may
+//     have been cut short: apply_commit() runs again (idempotent). The files it deletes are those
+//     its parent record named and it does not.
+//  3. Roll back. Every other transaction directory holds uncommitted work. Its journal says which
+//     local file (path, size, mtime) each staged upload came from: an upload whose local file is
+//     unchanged is kept, to be resumed by the next transaction (a 500 GiB first sync spans several
+//     windows); everything else in staging is removed, and so are objects the journal says were
+//     put straight at their final keys (S3) but were never committed.
+//  4. Temporary names left by an interrupted write_new_file() are removed.
+//
+// The order matters: roll forward before roll back, so a committed staged file is never taken
+// for uncommitted work.
+
+#include "sync/recovery.hpp"
+
+#include <set>
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include "sync/remote_layout.hpp"
+#include "sync/transaction.hpp"
+#include "target/target.hpp"
+
+namespace offsite::sync {
+namespace {
+
+constexpr std::uint64_t k_max_journal_size = 256ull << 20;
+
+// Whether the local file still is what the journal entry uploaded.
+bool local_file_matches(const std::filesystem::path& root, const manifest::JournalEntry& entry) {
+  struct stat st {};
+  auto path = root / entry.path;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  std::int64_t mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  return static_cast<std::uint64_t>(st.st_size) == entry.size && mtime_ns == entry.mtime_ns;
+}
+
+asio::awaitable<Result<void>> remove_if_present(target::Target& target, std::string path) {
+  auto removed = co_await target.remove(path);
+  if (!removed && removed.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(removed).error());
+  co_return Result<void>{};
+}
+
+} // namespace
+
+asio::awaitable<Result<void>> remove_tree(target::Target& target, std::string dir) {
+  auto entries = co_await target.list(dir);
+  if (!entries) {
+    if (entries.error().kind == ErrorKind::not_found) co_return Result<void>{};
+    co_return Unexpected(std::move(entries).error());
+  }
+  for (const auto& entry : *entries) {
+    auto path = target::join_path(dir, entry.name);
+    Result<void> removed;
+    if (entry.is_directory)
+      removed = co_await remove_tree(target, path);
+    else
+      removed = co_await remove_if_present(target, path);
+    if (!removed) co_return removed;
+  }
+  auto removed = co_await target.remove_directory(dir);
+  if (!removed && removed.error().kind != ErrorKind::not_found) co_return removed;
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<std::vector<std::string>>> deleted_by_record(target::Target& target, CommittedState state) {
+  std::vector<std::string> deleted;
+  if (!state.record || state.record->parent == 0) co_return deleted;
+  auto parent = co_await read_commit_record(target, state.record->parent);
+  if (!parent) {
+    // The parent was cleaned up: its deletions were applied long ago (records are cleaned only
+    // after their apply), so there is nothing left to delete.
+    if (parent.error().kind == ErrorKind::not_found) co_return deleted;
+    co_return Unexpected(std::move(parent).error());
+  }
+  auto parent_folders = co_await read_folder_manifests(target, *parent);
+  if (!parent_folders) co_return Unexpected(std::move(parent_folders).error());
+  for (const auto& [folder, manifest] : *parent_folders) {
+    for (const auto& entry : manifest.files)
+      if (!state.find(folder, entry.path)) deleted.push_back(entry.path);
+  }
+  co_return deleted;
+}
+
+asio::awaitable<Result<RecoveryReport>> recover(target::Target& target, std::string repository_id,
+                                                std::filesystem::path repository_root, bool dry_run) {
+  RecoveryReport report;
+  auto scan = co_await scan_commits(target, repository_id);
+  if (!scan) co_return Unexpected(std::move(scan).error());
+  report.committed = std::move(scan->committed);
+  report.warnings = std::move(scan->warnings);
+
+  // 1. Records above the commit point that are not valid were never committed.
+  for (std::uint64_t generation : scan->invalid_above) {
+    report.actions.push_back(fmt::format("remove invalid record {}", layout::commit_record(generation)));
+    if (dry_run) continue;
+    auto record = layout::commit_record(generation);
+    if (auto removed = co_await remove_if_present(target, record); !removed)
+      co_return Unexpected(std::move(removed).error());
+  }
+
+  // 2. Roll forward the committed record whose transaction did not finish.
+  std::string committed_txid = report.committed.record ? report.committed.record->txid : "";
+  if (!committed_txid.empty()) {
+    auto tx_dir = layout::transaction_dir(committed_txid);
+    auto open = co_await target.stat(tx_dir);
+    if (!open && open.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(open).error());
+    if (open) {
+      report.actions.push_back(fmt::format("finish applying generation {}", report.committed.generation()));
+      if (!dry_run) {
+        auto deleted = co_await deleted_by_record(target, report.committed);
+        if (!deleted) co_return Unexpected(std::move(deleted).error());
+        auto applied =
+            co_await apply_commit(target, report.committed.record->pending, std::move(*deleted), report.committed);
+        if (!applied) co_return Unexpected(applied.error().with_context("rolling forward"));
+      }
+    }
+  }
+
+  // 3. Roll back uncommitted transactions, keeping resumable uploads.
+  std::string tx_root(layout::k_tx);
+  auto transactions = co_await target.list(tx_root);
+  if (!transactions && transactions.error().kind != ErrorKind::not_found)
+    co_return Unexpected(std::move(transactions).error());
+  if (transactions) {
+    for (const auto& tx : *transactions) {
+      if (tx.name == committed_txid) {
+        report.old_transactions.push_back(tx.name); // applied above; removed at the end of the sync
+        continue;
+      }
+      auto journal_path = layout::journal(tx.name);
+      auto bytes = co_await target.read_file(journal_path, k_max_journal_size);
+      std::optional<manifest::Journal> journal;
+      if (bytes) {
+        if (auto parsed = manifest::read_journal(*bytes, target.describe() + "/" + journal_path);
+            parsed && parsed->repository_id == repository_id)
+          journal = std::move(*parsed);
+      } else if (bytes.error().kind == ErrorKind::transient) {
+        co_return Unexpected(std::move(bytes).error());
+      }
+      bool keeps_something = false;
+      if (journal) {
+        for (const auto& entry : journal->entries) {
+          bool committed_here = report.committed.find_any(entry.path) != nullptr;
+          if (local_file_matches(repository_root, entry) && !report.resumable.count(entry.path)) {
+            report.resumable.emplace(entry.path, entry);
+            keeps_something = true;
+            continue;
+          }
+          if (entry.direct && committed_here) continue; // committed by a record: it is the mirror now
+          report.actions.push_back(fmt::format("remove uncommitted upload of {}", entry.path));
+          if (dry_run) continue;
+          auto where = entry.direct ? entry.path : layout::meta_path(entry.staged);
+          if (auto removed = co_await remove_if_present(target, where); !removed)
+            co_return Unexpected(std::move(removed).error());
+        }
+      }
+      if (keeps_something) {
+        report.old_transactions.push_back(tx.name);
+        continue;
+      }
+      report.actions.push_back(fmt::format("remove uncommitted transaction {}", tx.name));
+      if (dry_run) continue;
+      auto tx_dir = layout::transaction_dir(tx.name);
+      if (auto removed = co_await remove_tree(target, tx_dir); !removed)
+        co_return Unexpected(std::move(removed).error());
+    }
+  }
+
+  // 4. Temporary names of interrupted small writes.
+  for (auto dir : {layout::k_commits, layout::k_meta, layout::k_lock}) {
+    std::string dir_path(dir);
+    auto entries = co_await target.list(dir_path);
+    if (!entries) continue;
+    for (const auto& entry : *entries) {
+      if (entry.is_directory || !target::is_temporary_name(entry.name)) continue;
+      if (dry_run) continue;
+      auto path = target::join_path(dir, entry.name);
+      if (auto removed = co_await remove_if_present(target, path); !removed)
+        co_return Unexpected(std::move(removed).error());
+    }
+  }
+  co_return report;
+}
+
+} // namespace offsite::sync

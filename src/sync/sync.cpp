@@ -1,0 +1,372 @@
+// A sync, step by step. Each step says why it comes where it does; docs/sync.md tells the whole
+// transaction crash point by crash point.
+
+#include "sync/sync.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <fmt/format.h>
+
+#include "manifest/manifest.hpp"
+#include "repo/hash_cache.hpp"
+#include "repo/repository_id.hpp"
+#include "repo/scanner.hpp"
+#include "sync/backup_gate.hpp"
+#include "sync/cleanup.hpp"
+#include "sync/lease.hpp"
+#include "sync/plan.hpp"
+#include "sync/recovery.hpp"
+#include "sync/remote_id.hpp"
+#include "sync/remote_layout.hpp"
+#include "sync/transaction.hpp"
+#include "sync/transfer.hpp"
+#include "target/target.hpp"
+#include "util/background_task.hpp"
+#include "util/failpoint.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+#include "util/offload.hpp"
+#include "util/uuid.hpp"
+
+namespace offsite::sync {
+namespace {
+
+std::string now_timestamp() { return manifest::format_timestamp(std::chrono::system_clock::now()); }
+
+// Runs `make()`'s awaitable so that a stop request cancels it; a cancellation becomes an Error.
+template <class Make> auto stoppable(Stopper& stopper, Make make) -> decltype(make()) {
+  using Awaitable = decltype(make());
+  using Value = typename Awaitable::value_type;
+  if (stopper.requested()) co_return make_error(ErrorKind::cancelled, "stopped");
+  auto executor = co_await asio::this_coro::executor;
+  try {
+    co_return co_await asio::co_spawn(executor, std::move(make),
+                                      asio::bind_cancellation_slot(stopper.new_slot(), asio::use_awaitable));
+  } catch (const std::system_error& e) {
+    if (e.code() == asio::error::operation_aborted) co_return Value(make_error(ErrorKind::cancelled, "stopped"));
+    throw;
+  }
+}
+
+// Renews the lease every minute until cancelled.
+asio::awaitable<void> keep_lease(std::shared_ptr<RemoteLease> lease) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(k_lease_renewal);
+    co_await timer.async_wait(asio::use_awaitable);
+    if (auto renewed = co_await lease->renew(); !renewed)
+      log::warning("lease.renew_failed", {{"error", renewed.error().message}});
+  }
+}
+
+// Where each file's bytes go: a resumable upload of an earlier run, straight to its final name
+// where the target makes that safe and the name is new, else the transaction's staging.
+asio::awaitable<Result<std::map<std::string, UploadDestination>>>
+choose_destinations(target::Target& target, const SyncPlan& plan, const std::string& txid,
+                    const std::map<std::string, manifest::JournalEntry>& resumable) {
+  std::map<std::string, UploadDestination> destinations;
+  bool direct_allowed = target.capabilities().direct_upload_safe;
+  for (const auto& folder : plan.folders) {
+    for (const auto& file : folder.to_read) {
+      UploadDestination destination;
+      auto kept = resumable.find(file.local.path);
+      if (kept != resumable.end() && kept->second.size == file.local.size &&
+          kept->second.mtime_ns == file.local.mtime_ns) {
+        destination.direct = kept->second.direct;
+        destination.staged = kept->second.direct ? "" : kept->second.staged;
+        destination.path = kept->second.direct ? file.local.path : layout::meta_path(kept->second.staged);
+        destination.resume_token = kept->second.resume_token;
+        destination.may_resume = true;
+      } else if (direct_allowed && !file.committed) {
+        auto existing = co_await target.stat(file.local.path);
+        if (!existing && existing.error().kind != ErrorKind::not_found)
+          co_return Unexpected(std::move(existing).error());
+        destination.direct = !existing;
+      }
+      if (destination.path.empty()) {
+        if (destination.direct) {
+          destination.path = file.local.path;
+        } else {
+          destination.staged = layout::staged_file(txid, file.local.path);
+          destination.path = layout::meta_path(destination.staged);
+        }
+      }
+      destinations.emplace(file.local.path, std::move(destination));
+    }
+  }
+  co_return destinations;
+}
+
+manifest::Journal make_journal(const std::string& repository_id, const std::string& txid, std::uint64_t base,
+                               const SyncPlan& plan, const std::map<std::string, UploadDestination>& destinations) {
+  manifest::Journal journal;
+  journal.repository_id = repository_id;
+  journal.txid = txid;
+  journal.created_at = now_timestamp();
+  journal.base_generation = base;
+  for (const auto& folder : plan.folders) {
+    for (const auto& file : folder.to_read) {
+      const auto& destination = destinations.at(file.local.path);
+      journal.entries.push_back({file.local.path, file.local.size, file.local.mtime_ns,
+                                 destination.direct ? file.local.path : destination.staged, destination.direct,
+                                 destination.resume_token});
+    }
+  }
+  return journal;
+}
+
+void describe_plan(SyncResult& result, const SyncPlan& plan) {
+  for (const auto& folder : plan.folders) {
+    for (const auto& file : folder.to_read)
+      result.files_uploaded.push_back(file.local.path);
+    for (const auto& entry : folder.to_delete)
+      result.files_deleted.push_back(entry.path);
+  }
+  result.bytes_uploaded = plan.bytes_to_read;
+}
+
+class SyncRun {
+public:
+  SyncRun(SyncContext& context, const config::Repository& repository, const config::Service& service,
+          SyncRequest request)
+      : m_context(context), m_target(context.target), m_repository(repository), m_service(service), m_request(request),
+        m_state_dir(repository_state_dir(service.state_dir, repository.name)), m_gate(repository.path) {
+    m_result.repository = repository.name;
+    m_result.started = now_timestamp();
+    m_result.dry_run = request.dry_run;
+  }
+
+  asio::awaitable<SyncResult> run() {
+    auto outcome = co_await steps();
+    m_gate.open();
+    co_await m_lease_keeper.stop();
+    if (m_lease) co_await m_lease->release();
+    finish(outcome);
+    co_return std::move(m_result);
+  }
+
+private:
+  void phase(const char* name) {
+    m_context.progress.phase = name;
+    log::debug("sync.phase", {{"repository", m_repository.name}, {"phase", name}});
+  }
+
+  void finish(const Result<void>& outcome) {
+    m_result.finished = now_timestamp();
+    if (!outcome) {
+      m_result.error = outcome.error();
+      m_result.outcome = outcome.error().kind == ErrorKind::cancelled ? Outcome::incomplete : Outcome::failed;
+      return;
+    }
+    std::size_t unreadable = 0;
+    for (const auto& skipped : m_result.files_skipped)
+      unreadable += skipped.is_error ? 1 : 0;
+    if (unreadable > 0) {
+      m_result.outcome = Outcome::failed;
+      m_result.error =
+          Error{ErrorKind::permanent, fmt::format("{} file(s) could not be copied (their committed copies stay): {}",
+                                                  unreadable, m_result.files_skipped.front().path)};
+    }
+  }
+
+  asio::awaitable<Result<void>> steps() {
+    // Connect first: nothing local is touched for a target that cannot be reached.
+    phase("connecting");
+    if (auto connected = co_await m_target.connect(); !connected) co_return connected;
+    if (!m_request.dry_run) {
+      if (auto made = co_await m_target.make_directory(""); !made) co_return made;
+    }
+
+    // The remote ID before anything is written: a folder of another repository is never touched.
+    auto local_id = co_await local_repository_id();
+    if (!local_id) co_return Unexpected(std::move(local_id).error());
+    m_repository_id = *local_id;
+    if (m_request.dry_run) {
+      auto remote = co_await read_remote_id(m_target, m_repository_id);
+      if (!remote) co_return Unexpected(std::move(remote).error());
+      if (remote->state == RemoteIdState::foreign && !m_request.take_over)
+        co_return Unexpected(id_mismatch_error(m_target, m_repository.name));
+      if (remote->state == RemoteIdState::none)
+        m_result.warnings.push_back("the remote folder has no ID yet: a sync would claim it");
+    } else {
+      auto claimed =
+          co_await claim_or_check_remote_id(m_target, m_repository_id, m_repository.name, m_request.take_over);
+      if (!claimed) co_return Unexpected(std::move(claimed).error());
+      // The lease next: recovery and everything after it assume no other writer.
+      if (auto leased = co_await take_lease(); !leased) co_return leased;
+    }
+
+    // Recover before reading the local repository, so a sync that cannot reach a consistent
+    // remote holds no backup off.
+    phase("recovering");
+    auto recovered = co_await recover(m_target, m_repository_id, m_repository.path, m_request.dry_run);
+    if (!recovered) co_return Unexpected(std::move(recovered).error());
+    for (const auto& action : recovered->actions) {
+      if (m_request.dry_run)
+        m_result.warnings.push_back("recovery pending: " + action);
+      else
+        log::info("sync.recovered", {{"repository", m_repository.name}, {"action", action}});
+    }
+    for (const auto& warning : recovered->warnings)
+      m_result.warnings.push_back(warning);
+    m_committed = std::move(recovered->committed);
+    m_result.generation = m_committed.generation();
+    failpoint("recovered");
+
+    // Take the repository: no new backup starts, running ones end; the view is consistent.
+    if (!m_request.dry_run) {
+      phase("waiting for backups");
+      bool allow = m_repository.allow_backups_during_sync;
+      auto close_gate = [this, allow] { return m_gate.close(allow); };
+      auto closed = co_await stoppable(m_context.stopper, std::move(close_gate));
+      if (!closed) co_return closed;
+    }
+
+    phase("scanning");
+    auto plan = co_await make_sync_plan();
+    if (!plan) co_return Unexpected(std::move(plan).error());
+    if (m_request.dry_run) {
+      describe_plan(m_result, *plan);
+      co_return Result<void>{};
+    }
+    if (plan->empty()) {
+      // No change writes no record; only leftovers of earlier runs are cleaned.
+      m_gate.open();
+      if (auto cleaned = co_await cleanup_transactions(m_target, recovered->old_transactions, ""); !cleaned)
+        m_result.warnings.push_back("clean-up incomplete (the next sync finishes it): " + cleaned.error().message);
+      co_return Result<void>{};
+    }
+    co_return co_await upload_and_commit(*plan, recovered->resumable, recovered->old_transactions);
+  }
+
+  asio::awaitable<Result<std::string>> local_repository_id() {
+    auto root = m_repository.path;
+    if (m_request.dry_run) {
+      auto reader = [root] { return repo::read_repository_id(root); };
+      auto existing = co_await offload(m_context.pool, std::move(reader));
+      if (!existing) co_return Unexpected(std::move(existing).error());
+      co_return existing->value_or("(none yet)");
+    }
+    auto creator = [root] { return repo::load_or_create_repository_id(root); };
+    co_return co_await offload(m_context.pool, std::move(creator));
+  }
+
+  asio::awaitable<Result<void>> take_lease() {
+    m_lease = std::make_shared<RemoteLease>(m_target, m_repository_id, m_context.process);
+    if (auto acquired = co_await m_lease->acquire(); !acquired) {
+      m_lease.reset();
+      co_return acquired;
+    }
+    auto executor = co_await asio::this_coro::executor;
+    auto renew = [lease = m_lease] { return keep_lease(lease); };
+    m_lease_keeper.start(executor, std::move(renew));
+    co_return Result<void>{};
+  }
+
+  asio::awaitable<Result<SyncPlan>> make_sync_plan() {
+    repo::ScanOptions options{m_repository.folder_depth, m_repository.exclude};
+    auto scanner = [root = m_repository.path, options] { return repo::scan_repository(root, options); };
+    auto view = co_await offload(m_context.pool, std::move(scanner));
+    if (!view) co_return Unexpected(std::move(view).error());
+    for (const auto& skipped : view->skipped)
+      m_result.files_skipped.push_back({skipped.path, skipped.reason, skipped.is_error});
+    auto cache_file = m_state_dir / "hash-cache";
+    auto loader = [cache_file] { return repo::HashCache::load(cache_file); };
+    m_hash_cache = co_await offload(m_context.pool, std::move(loader));
+    if (!m_hash_cache.discarded_reason().empty())
+      log::warning("hash_cache.discarded",
+                   {{"file", cache_file.string()}, {"reason", m_hash_cache.discarded_reason()}});
+    auto plan = sync::make_plan(*view, m_committed, m_hash_cache);
+    m_hash_cache.retain_only(*view);
+    m_context.progress.bytes_total = plan.bytes_to_read;
+    for (const auto& folder : plan.folders)
+      m_context.progress.files_total += folder.to_read.size();
+    log::info("sync.planned", {{"repository", m_repository.name},
+                               {"added", plan.added_files},
+                               {"changed", plan.changed_files},
+                               {"deleted", plan.deleted_files},
+                               {"bytes", plan.bytes_to_read}});
+    if (!m_request.allow_mass_change) {
+      auto guarded = check_mass_change(plan, m_repository.max_delete_percent, m_repository.max_change_percent);
+      if (!guarded) co_return Unexpected(std::move(guarded).error());
+    }
+    co_return plan;
+  }
+
+  asio::awaitable<Result<void>> upload_and_commit(const SyncPlan& plan,
+                                                  const std::map<std::string, manifest::JournalEntry>& resumable,
+                                                  const std::vector<std::string>& old_transactions) {
+    std::string txid = generate_uuid();
+    auto destinations = co_await choose_destinations(m_target, plan, txid, resumable);
+    if (!destinations) co_return Unexpected(std::move(destinations).error());
+
+    // The journal is written once, before the first upload: recovery must know what every byte
+    // in staging belongs to, whatever instant the sync dies at.
+    auto journal = make_journal(m_repository_id, txid, m_committed.generation(), plan, *destinations);
+    auto journal_path = layout::journal(txid);
+    auto journal_bytes = manifest::write_journal(journal);
+    if (auto written = co_await m_target.write_new_file(journal_path, journal_bytes); !written) co_return written;
+    failpoint("journal");
+    // Older journals are superseded: what they kept for resuming is named by the new one.
+    for (const auto& old : old_transactions) {
+      auto old_journal = layout::journal(old);
+      co_await m_target.remove(old_journal);
+    }
+
+    Committer committer(m_target, m_repository_id, txid, m_committed);
+    UploadSettings upload{m_repository.path, m_repository.chunk_size, m_context.retry_policy};
+    TransferSettings settings{m_repository.concurrency, m_repository.per_folder_upload, upload};
+    Transfer transfer(m_target, m_context.pool, m_context.stopper, committer, settings, m_context.progress, m_result,
+                      m_hash_cache);
+    std::function<void()> on_last_read = [this] { m_gate.open(); };
+    auto transferred = co_await transfer.run(plan, std::move(*destinations), std::move(on_last_read));
+    co_await save_hash_cache();
+    if (!transferred) co_return transferred;
+
+    // Committed and applied: a failed clean-up leaves only garbage the next sync removes.
+    phase("cleaning");
+    if (auto cleaned = co_await cleanup_after_commit(m_target, m_committed, old_transactions, txid); !cleaned)
+      m_result.warnings.push_back("clean-up incomplete (the next sync finishes it): " + cleaned.error().message);
+    co_return Result<void>{};
+  }
+
+  asio::awaitable<void> save_hash_cache() {
+    auto cache_file = m_state_dir / "hash-cache";
+    auto saver = [this, cache_file]() -> Result<void> {
+      if (auto made = fs::create_directories(m_state_dir, 0750); !made) return made;
+      return m_hash_cache.save(cache_file);
+    };
+    auto saved = co_await offload(m_context.pool, std::move(saver));
+    if (!saved) log::warning("hash_cache.save_failed", {{"error", saved.error().message}});
+  }
+
+  SyncContext& m_context;
+  target::Target& m_target;
+  const config::Repository& m_repository;
+  const config::Service& m_service;
+  SyncRequest m_request;
+  std::filesystem::path m_state_dir;
+  SyncResult m_result;
+  BackupGate m_gate;
+  std::string m_repository_id;
+  CommittedState m_committed;
+  repo::HashCache m_hash_cache;
+  std::shared_ptr<RemoteLease> m_lease;
+  BackgroundTask m_lease_keeper;
+};
+
+} // namespace
+
+asio::awaitable<SyncResult> run_sync(SyncContext context, const config::Repository& repository,
+                                     const config::Service& service, SyncRequest request) {
+  SyncRun run(context, repository, service, request);
+  co_return co_await run.run();
+}
+
+} // namespace offsite::sync

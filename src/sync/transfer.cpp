@@ -1,0 +1,184 @@
+#include "sync/transfer.hpp"
+
+#include <algorithm>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/this_coro.hpp>
+#include <fmt/format.h>
+
+#include "target/target.hpp"
+#include "util/failpoint.hpp"
+#include "util/log.hpp"
+
+namespace offsite::sync {
+
+Transfer::Transfer(target::Target& target, asio::thread_pool& pool, Stopper& stopper, Committer& committer,
+                   TransferSettings settings, SyncProgress& progress, SyncResult& result, repo::HashCache& hash_cache)
+    : m_target(target), m_pool(pool), m_stopper(stopper), m_committer(committer), m_settings(std::move(settings)),
+      m_progress(progress), m_result(result), m_hash_cache(hash_cache) {}
+
+void Transfer::wake_committer() {
+  if (m_wakeup) m_wakeup->cancel();
+}
+
+void Transfer::record(std::size_t folder_index, const PlannedFile& file, const FileOutcome& outcome) {
+  auto& folder = m_folders[folder_index];
+  switch (outcome.kind) {
+  case FileOutcome::Kind::uploaded: {
+    folder.entries.push_back(outcome.entry);
+    const auto& destination = m_destinations.at(file.local.path);
+    if (!destination.direct) folder.pending.push_back({file.local.path, destination.staged});
+    m_hash_cache.store(file.local, outcome.entry.xxh3_128);
+    m_result.files_uploaded.push_back(file.local.path);
+    m_result.bytes_uploaded += outcome.bytes_sent;
+    break;
+  }
+  case FileOutcome::Kind::same_bytes:
+    folder.entries.push_back(outcome.entry);
+    m_hash_cache.store(file.local, outcome.entry.xxh3_128);
+    break;
+  case FileOutcome::Kind::changed_while_read:
+  case FileOutcome::Kind::unreadable:
+    // Its committed version (if any) stays; the next sync tries again.
+    if (file.committed) folder.entries.push_back(*file.committed);
+    bool is_error = outcome.kind == FileOutcome::Kind::unreadable;
+    m_result.files_skipped.push_back(
+        {file.local.path, is_error ? outcome.reason : "changed while it was read; picked up by the next sync",
+         is_error});
+    break;
+  }
+}
+
+void Transfer::folder_done(std::size_t folder_index) {
+  auto& folder = m_folders[folder_index];
+  if (folder.queued) return;
+  folder.queued = true;
+  m_ready.push_back(folder_index);
+  wake_committer();
+}
+
+asio::awaitable<void> Transfer::worker() {
+  while (!m_fatal && !m_stopper.requested() && m_next_job < m_jobs.size()) {
+    Job job = m_jobs[m_next_job++];
+    const PlannedFile& file = m_folders[job.folder].plan->to_read[job.file];
+    ++m_progress.transfer.files_in_flight;
+    auto outcome = co_await upload_file(m_target, m_pool, file, m_destinations.at(file.local.path), m_settings.upload,
+                                        m_progress.transfer);
+    --m_progress.transfer.files_in_flight;
+    ++m_progress.files_done;
+    if (!outcome) {
+      if (!m_fatal) m_fatal = outcome.error().with_context(fmt::format("uploading {}", file.local.path));
+      break;
+    }
+    failpoint("upload");
+    record(job.folder, file, *outcome);
+    if (--m_folders[job.folder].remaining == 0) folder_done(job.folder);
+  }
+}
+
+FolderCommit Transfer::make_commit(FolderState& folder) {
+  const FolderPlan& plan = *folder.plan;
+  FolderCommit commit;
+  commit.folder = plan.folder;
+  std::vector<manifest::FileEntry> entries = plan.unchanged;
+  entries.insert(entries.end(), folder.entries.begin(), folder.entries.end());
+  std::sort(entries.begin(), entries.end(),
+            [](const manifest::FileEntry& a, const manifest::FileEntry& b) { return a.path < b.path; });
+  if (!entries.empty()) commit.manifest = manifest::FolderManifest{plan.folder, "", std::move(entries)};
+  commit.pending = folder.pending;
+  for (const auto& entry : plan.to_delete)
+    commit.deleted.push_back(entry.path);
+  return commit;
+}
+
+asio::awaitable<Result<void>> Transfer::commit(std::vector<std::size_t> indices) {
+  std::vector<FolderCommit> commits;
+  for (auto index : indices) {
+    auto commit = make_commit(m_folders[index]);
+    // A folder that is new and whose every file failed has nothing to commit.
+    if (!commit.manifest && commit.deleted.empty()) continue;
+    commits.push_back(std::move(commit));
+  }
+  if (commits.empty()) co_return Result<void>{};
+  m_progress.phase = "committing";
+  auto deleted = commits; // for the result, after the commit succeeded
+  auto generation = co_await m_committer.commit(std::move(commits));
+  if (!generation) co_return Unexpected(std::move(generation).error());
+  failpoint("commit");
+  m_result.generation = *generation;
+  for (const auto& commit : deleted) {
+    ++m_result.folders_committed;
+    m_result.files_deleted.insert(m_result.files_deleted.end(), commit.deleted.begin(), commit.deleted.end());
+  }
+  log::info("sync.committed", {{"repository", m_result.repository},
+                               {"generation", *generation},
+                               {"folders", static_cast<std::uint64_t>(deleted.size())}});
+  m_progress.phase = "uploading";
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<void>> Transfer::committer() {
+  std::vector<std::size_t> all_done;
+  for (;;) {
+    while (!m_ready.empty() && !m_fatal && !m_stopper.requested()) {
+      std::size_t index = m_ready.front();
+      m_ready.erase(m_ready.begin());
+      if (!m_settings.per_folder_commit) {
+        all_done.push_back(index);
+        continue;
+      }
+      std::vector<std::size_t> one{index};
+      auto committed = co_await commit(std::move(one));
+      if (!committed) co_return committed;
+    }
+    if (m_workers_running == 0 && (m_ready.empty() || m_fatal || m_stopper.requested())) break;
+    m_wakeup->expires_at(asio::steady_timer::time_point::max());
+    co_await m_wakeup->async_wait(target::use_nothrow); // woken by cancel()
+  }
+  if (m_fatal) co_return Unexpected(*m_fatal);
+  if (m_stopper.requested())
+    co_return make_error(ErrorKind::cancelled, "stopped; what was committed stays, the rest resumes next time");
+  if (!m_settings.per_folder_commit && all_done.size() == m_folders.size()) co_return co_await commit(all_done);
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<void>> Transfer::run(const SyncPlan& plan, std::map<std::string, UploadDestination> destinations,
+                                            std::function<void()> on_last_read) {
+  m_destinations = std::move(destinations);
+  m_wakeup.emplace(co_await asio::this_coro::executor);
+  m_folders.resize(plan.folders.size());
+  for (std::size_t i = 0; i < plan.folders.size(); ++i) {
+    m_folders[i].plan = &plan.folders[i];
+    m_folders[i].remaining = plan.folders[i].to_read.size();
+    for (std::size_t f = 0; f < plan.folders[i].to_read.size(); ++f)
+      m_jobs.push_back({i, f});
+  }
+  for (std::size_t i = 0; i < m_folders.size(); ++i)
+    if (m_folders[i].remaining == 0) folder_done(i); // deletions or metadata only
+
+  auto executor = co_await asio::this_coro::executor;
+  int workers = std::max(1, std::min<int>(m_settings.concurrency, static_cast<int>(m_jobs.size())));
+  if (m_jobs.empty()) workers = 0;
+  m_workers_running = workers;
+  for (int i = 0; i < workers; ++i) {
+    auto body = [this]() { return worker(); };
+    auto done = [this, on_last_read](std::exception_ptr failure) {
+      if (failure && !m_stopper.requested() && !m_fatal) {
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+          m_fatal = Error{ErrorKind::permanent, fmt::format("internal error in an upload: {}", e.what())};
+        }
+      }
+      if (--m_workers_running == 0 && on_last_read) on_last_read();
+      wake_committer();
+    };
+    asio::co_spawn(executor, std::move(body), asio::bind_cancellation_slot(m_stopper.new_slot(), std::move(done)));
+  }
+  if (workers == 0 && on_last_read) on_last_read();
+  m_progress.phase = "uploading";
+  co_return co_await committer();
+}
+
+} // namespace offsite::sync

@@ -1,0 +1,87 @@
+#pragma once
+// The upload-and-commit phase of a sync: `concurrency` workers read and upload files folder by
+// folder; one committer commits each folder as soon as its last file is in (per_folder_upload),
+// or all of them at the end. Uploads of several folders overlap; commits never do.
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
+
+#include "repo/hash_cache.hpp"
+#include "sync/plan.hpp"
+#include "sync/progress.hpp"
+#include "sync/result.hpp"
+#include "sync/transaction.hpp"
+#include "sync/uploader.hpp"
+#include "util/stopper.hpp"
+
+namespace offsite::target {
+class Target;
+}
+
+namespace offsite::sync {
+
+struct TransferSettings {
+  int concurrency = 4;
+  bool per_folder_commit = true;
+  UploadSettings upload;
+};
+
+class Transfer {
+public:
+  Transfer(target::Target& target, asio::thread_pool& pool, Stopper& stopper, Committer& committer,
+           TransferSettings settings, SyncProgress& progress, SyncResult& result, repo::HashCache& hash_cache);
+
+  // Runs the phase for `plan`, each file going to destinations[path]. `on_last_read` runs once no
+  // local byte is left to read (the backups may resume). Returns the first error that stopped
+  // it; files that could not be read are in the result, not errors.
+  asio::awaitable<Result<void>> run(const SyncPlan& plan, std::map<std::string, UploadDestination> destinations,
+                                    std::function<void()> on_last_read);
+
+private:
+  struct FolderState {
+    const FolderPlan* plan = nullptr;
+    std::size_t remaining = 0;
+    std::vector<manifest::FileEntry> entries; // the new file list, built as files finish
+    std::vector<manifest::PendingEntry> pending;
+    bool queued = false;
+  };
+  struct Job {
+    std::size_t folder;
+    std::size_t file;
+  };
+
+  asio::awaitable<void> worker();
+  asio::awaitable<Result<void>> committer();
+  void record(std::size_t folder, const PlannedFile& file, const FileOutcome& outcome);
+  void folder_done(std::size_t folder);
+  FolderCommit make_commit(FolderState& folder);
+  asio::awaitable<Result<void>> commit(std::vector<std::size_t> folders);
+  void wake_committer();
+
+  target::Target& m_target;
+  asio::thread_pool& m_pool;
+  Stopper& m_stopper;
+  Committer& m_committer;
+  TransferSettings m_settings;
+  SyncProgress& m_progress;
+  SyncResult& m_result;
+  repo::HashCache& m_hash_cache;
+
+  std::vector<FolderState> m_folders;
+  std::vector<Job> m_jobs;
+  std::size_t m_next_job = 0;
+  int m_workers_running = 0;
+  std::vector<std::size_t> m_ready; // folders whose files are all done, in completion order
+  std::optional<Error> m_fatal;
+  std::map<std::string, UploadDestination> m_destinations;
+  std::optional<asio::steady_timer> m_wakeup;
+};
+
+} // namespace offsite::sync
