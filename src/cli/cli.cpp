@@ -71,7 +71,7 @@ int run(int argc, char** argv) {
   test_cmd->add_flag("--json", test_connection.json, "print JSON on stdout");
   test_cmd->callback([&, accept] {
     test_connection.accept_host_key = accept->count() > 0;
-    action = [&] { return cmd_not_available(global, "test-connection", "the sync engine issue"); };
+    action = [&] { return cmd_test_connection(global, test_connection); };
   });
 
   VerifyOptions verify;
@@ -79,7 +79,7 @@ int run(int argc, char** argv) {
       add_name(app.add_subcommand("verify", "check the remote against its own committed state"), verify.name);
   verify_cmd->add_flag("--deep", verify.deep, "download and hash every file");
   verify_cmd->add_flag("--json", verify.json, "print JSON on stdout");
-  verify_cmd->callback([&] { action = [&] { return cmd_not_available(global, "verify", "the sync engine issue"); }; });
+  verify_cmd->callback([&] { action = [&] { return cmd_verify(global, verify); }; });
 
   ReinitializeOptions reinitialize;
   auto* reinit_cmd = add_name(
@@ -88,7 +88,7 @@ int run(int argc, char** argv) {
   reinit_cmd->add_flag("--adopt-existing", reinitialize.adopt_existing,
                        "also adopt a mirror with no records (a disk seeded by hand)");
   reinit_cmd->callback(
-      [&] { action = [&] { return cmd_not_available(global, "reinitialize", "the sync engine issue"); }; });
+      [&] { action = [&] { return cmd_reinitialize(global, reinitialize); }; });
 
   RestoreOptions restore;
   auto* restore_cmd =
@@ -97,7 +97,7 @@ int run(int argc, char** argv) {
   restore_cmd->add_option("--folder", restore.folder, "restore only this folder");
   restore_cmd->add_flag("--json", restore.json, "print JSON on stdout");
   restore_cmd->callback(
-      [&] { action = [&] { return cmd_not_available(global, "restore", "the sync engine issue"); }; });
+      [&] { action = [&] { return cmd_restore(global, restore); }; });
 
   auto* check_cmd = app.add_subcommand("check-config", "validate the configuration and print every problem");
   check_cmd->callback([&] { action = [&] { return cmd_check_config(global); }; });

@@ -64,6 +64,10 @@ struct BackupOptions {
 
 int cmd_check_config(const GlobalOptions& global);
 int cmd_sync(const GlobalOptions& global, const SyncOptions& options);
+int cmd_verify(const GlobalOptions& global, const VerifyOptions& options);
+int cmd_restore(const GlobalOptions& global, const RestoreOptions& options);
+int cmd_reinitialize(const GlobalOptions& global, const ReinitializeOptions& options);
+int cmd_test_connection(const GlobalOptions& global, const TestConnectionOptions& options);
 int cmd_status(const GlobalOptions& global, const StatusOptions& options);
 // A command whose issue has not landed yet: says so and exits 2 (BRIEF §2).
 int cmd_not_available(const GlobalOptions& global, std::string_view command, std::string_view landing_with);
