@@ -28,6 +28,7 @@
 #include "sync/remote_layout.hpp"
 #include "sync/transaction.hpp"
 #include "target/target.hpp"
+#include "util/failpoint.hpp"
 
 namespace offsite::sync {
 namespace {
@@ -161,6 +162,7 @@ asio::awaitable<Result<RecoveryReport>> recover(target::Target& target, std::str
           auto where = entry.direct ? entry.path : layout::meta_path(entry.staged);
           if (auto removed = co_await remove_if_present(target, where); !removed)
             co_return Unexpected(std::move(removed).error());
+          failpoint("rollback");
         }
       }
       if (keeps_something) {

@@ -27,6 +27,7 @@
 
 #include "sync/remote_layout.hpp"
 #include "target/target.hpp"
+#include "util/failpoint.hpp"
 #include "util/log.hpp"
 
 namespace offsite::sync {
@@ -164,6 +165,7 @@ asio::awaitable<Result<std::uint64_t>> Committer::commit(std::vector<FolderCommi
     folder.manifest->txid = m_txid; // a folder manifest is named by the transaction that wrote it
     auto ref = co_await write_folder_manifest(*folder.manifest);
     if (!ref) co_return Unexpected(std::move(ref).error());
+    failpoint("folder_manifest");
     refs.push_back(std::move(*ref));
   }
   if (auto checked = co_await check_staged_sizes(folders); !checked) co_return Unexpected(std::move(checked).error());
@@ -193,6 +195,7 @@ asio::awaitable<Result<std::uint64_t>> Committer::commit(std::vector<FolderCommi
             [](const manifest::PendingEntry& a, const manifest::PendingEntry& b) { return a.path < b.path; });
 
   if (auto written = co_await write_record(record); !written) co_return Unexpected(std::move(written).error());
+  failpoint("record");
 
   // Committed: from here on, the new state is the one recovery rolls forward to.
   for (auto& folder : folders) {
@@ -225,13 +228,16 @@ asio::awaitable<Result<void>> apply_commit(target::Target& target, std::vector<m
     }
     auto removed = co_await target.remove(entry.path);
     if (!removed && removed.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(removed).error());
+    failpoint("apply_removed");
     auto moved = co_await target.rename_to_new(staged_path, entry.path);
     if (!moved) co_return Unexpected(moved.error().with_context(fmt::format("moving {} into place", entry.path)));
+    failpoint("apply");
   }
   for (const auto& path : deleted) {
     if (state.find_any(path)) continue; // named again by the committed state: keep
     auto removed = co_await target.remove(path);
     if (!removed && removed.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(removed).error());
+    failpoint("delete");
   }
   co_return Result<void>{};
 }
