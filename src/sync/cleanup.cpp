@@ -41,7 +41,50 @@ asio::awaitable<Result<void>> remove_quietly(target::Target& target, std::string
   co_return Result<void>{};
 }
 
+// Removes unnamed files below `dir`; true if `dir` is left empty.
+asio::awaitable<Result<bool>> remove_unnamed_below(target::Target& target, const CommittedState& committed,
+                                                   std::string dir, std::vector<std::string>& removed) {
+  auto entries = co_await target.list(dir);
+  if (!entries) co_return Unexpected(std::move(entries).error());
+  bool empty = true;
+  for (const auto& entry : *entries) {
+    auto path = target::join_path(dir, entry.name);
+    if (dir.empty() && entry.name == layout::k_meta) {
+      empty = false;
+      continue;
+    }
+    if (entry.is_directory) {
+      auto below = co_await remove_unnamed_below(target, committed, path, removed);
+      if (!below) co_return Unexpected(std::move(below).error());
+      if (*below) {
+        auto gone = co_await target.remove_directory(path);
+        if (!gone && gone.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(gone).error());
+      } else {
+        empty = false;
+      }
+      continue;
+    }
+    if (committed.find_any(path)) {
+      empty = false;
+      continue;
+    }
+    auto gone = co_await remove_quietly(target, path);
+    if (!gone) co_return Unexpected(std::move(gone).error());
+    removed.push_back(path);
+  }
+  co_return empty;
+}
+
 } // namespace
+
+asio::awaitable<Result<std::vector<std::string>>> remove_unnamed_files(target::Target& target,
+                                                                       const CommittedState& committed) {
+  std::vector<std::string> removed;
+  std::string root;
+  auto done = co_await remove_unnamed_below(target, committed, root, removed);
+  if (!done) co_return Unexpected(std::move(done).error());
+  co_return removed;
+}
 
 asio::awaitable<Result<void>> cleanup_transactions(target::Target& target, std::vector<std::string> old,
                                                    std::string current) {

@@ -28,4 +28,11 @@ asio::awaitable<Result<void>> cleanup_transactions(target::Target& target, std::
 asio::awaitable<Result<void>> cleanup_after_commit(target::Target& target, const CommittedState& committed,
                                                    std::vector<std::string> old, std::string current);
 
+// After the first complete commit of a takeover: removes every mirror file the committed state
+// does not name (the previous owner's files, a seeded disk's leftovers) and the directories that
+// become empty; `.offsite/` is left alone. Returns the removed paths. Lists the whole mirror, so
+// it runs only then (BRIEF §5.8).
+asio::awaitable<Result<std::vector<std::string>>> remove_unnamed_files(target::Target& target,
+                                                                       const CommittedState& committed);
+
 } // namespace offsite::sync

@@ -95,7 +95,34 @@ read_folder_manifests(target::Target& target, manifest::CommitRecord record) {
   co_return folders;
 }
 
+namespace {
+
+// Which records a scan accepts as the commit point.
+struct Owner {
+  std::string repository_id;
+  bool any_but = false; // true: any repository except `repository_id`
+  bool accepts(const std::string& id) const { return any_but ? id != repository_id : id == repository_id; }
+};
+
+asio::awaitable<Result<CommitScan>> scan_for(target::Target& target, Owner owner);
+
+} // namespace
+
 asio::awaitable<Result<CommitScan>> scan_commits(target::Target& target, std::string repository_id) {
+  Owner owner{std::move(repository_id), false};
+  co_return co_await scan_for(target, std::move(owner));
+}
+
+asio::awaitable<Result<CommittedState>> scan_previous_owner(target::Target& target, std::string repository_id) {
+  Owner owner{std::move(repository_id), true};
+  auto scan = co_await scan_for(target, std::move(owner));
+  if (!scan) co_return Unexpected(std::move(scan).error());
+  co_return std::move(scan->committed);
+}
+
+namespace {
+
+asio::awaitable<Result<CommitScan>> scan_for(target::Target& target, Owner owner) {
   CommitScan scan;
   std::set<std::uint64_t, std::greater<>> generations;
   std::string commits_dir(layout::k_commits);
@@ -125,7 +152,7 @@ asio::awaitable<Result<CommitScan>> scan_commits(target::Target& target, std::st
       scan.invalid_above.push_back(generation);
       continue;
     }
-    if (record->repository_id != repository_id) {
+    if (!owner.accepts(record->repository_id)) {
       scan.warnings.push_back(fmt::format("{}: belongs to repository {}, ignored", layout::commit_record(generation),
                                           record->repository_id));
       continue; // foreign: ignored, and not ours to remove
@@ -143,5 +170,7 @@ asio::awaitable<Result<CommitScan>> scan_commits(target::Target& target, std::st
   }
   co_return scan;
 }
+
+} // namespace
 
 } // namespace offsite::sync

@@ -45,6 +45,10 @@ struct CommitScan {
 // match their recorded size and hash.
 asio::awaitable<Result<CommitScan>> scan_commits(target::Target& target, std::string repository_id);
 
+// The last valid record of any repository other than `repository_id` (a previous owner's, after a
+// takeover), with its manifests: a hint of what the mirror already holds. Empty state if none.
+asio::awaitable<Result<CommittedState>> scan_previous_owner(target::Target& target, std::string repository_id);
+
 // Reads one record's folder manifests (each checked against its size and hash).
 asio::awaitable<Result<std::map<std::string, manifest::FolderManifest>>>
 read_folder_manifests(target::Target& target, manifest::CommitRecord record);

@@ -19,6 +19,8 @@ enum class FileChange {
   added,    // no committed entry
   modified, // the size differs: upload (the same read hashes it)
   touched,  // same size, new mtime: hash first, upload only if the bytes differ
+  adopted,  // takeover: the mirror holds a file of this path and size; hash first, upload only if
+            // it differs from `committed` (without a known hash, a seeded disk: adopt by size)
 };
 
 struct PlannedFile {

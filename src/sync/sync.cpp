@@ -218,6 +218,7 @@ private:
     m_committed = std::move(recovered->committed);
     m_result.generation = m_committed.generation();
     failpoint("recovered");
+    if (auto detected = co_await detect_takeover(); !detected) co_return detected;
 
     // Take the repository: no new backup starts, running ones end; the view is consistent.
     if (!m_request.dry_run) {
@@ -231,6 +232,9 @@ private:
     phase("scanning");
     auto plan = co_await make_sync_plan();
     if (!plan) co_return Unexpected(std::move(plan).error());
+    if (m_takeover) {
+      if (auto adopted = co_await mark_adoptable(*plan); !adopted) co_return adopted;
+    }
     if (m_request.dry_run) {
       describe_plan(m_result, *plan);
       co_return Result<void>{};
@@ -266,6 +270,51 @@ private:
     auto executor = co_await asio::this_coro::executor;
     auto renew = [lease = m_lease] { return keep_lease(lease); };
     m_lease_keeper.start(executor, std::move(renew));
+    co_return Result<void>{};
+  }
+
+  // A takeover is a folder with no committed state of ours that holds something: the previous
+  // owner's records or files (after `reinitialize`), or a disk seeded by hand (--adopt-existing).
+  asio::awaitable<Result<void>> detect_takeover() {
+    if (m_committed.record) co_return Result<void>{};
+    auto previous = co_await scan_previous_owner(m_target, m_repository_id);
+    if (!previous) co_return Unexpected(std::move(previous).error());
+    m_hint = std::move(*previous);
+    m_adopt_existing = std::filesystem::exists(m_state_dir / "adopt-existing");
+    if (m_hint.record) {
+      m_takeover = true;
+    } else {
+      auto existing = co_await foreign_entries(m_target, 1);
+      if (!existing) co_return Unexpected(std::move(existing).error());
+      m_takeover = !existing->empty();
+    }
+    if (m_takeover)
+      log::info("sync.takeover", {{"repository", m_repository.name},
+                                  {"previous_generation", m_hint.generation()},
+                                  {"adopt_existing", m_adopt_existing ? "yes" : "no"}});
+    co_return Result<void>{};
+  }
+
+  // Files the mirror already holds at the same path and size are hashed, not uploaded: matched by
+  // hash against the previous owner's manifest, or, with --adopt-existing, adopted by size.
+  asio::awaitable<Result<void>> mark_adoptable(SyncPlan& plan) {
+    for (auto& folder : plan.folders) {
+      for (auto& file : folder.to_read) {
+        if (file.change != FileChange::added) continue;
+        if (const auto* hinted = m_hint.find_any(file.local.path); hinted && hinted->size == file.local.size) {
+          file.change = FileChange::adopted;
+          file.committed = *hinted;
+          continue;
+        }
+        if (!m_adopt_existing) continue;
+        auto existing = co_await m_target.stat(file.local.path);
+        if (!existing) {
+          if (existing.error().kind == ErrorKind::not_found) continue;
+          co_return Unexpected(std::move(existing).error());
+        }
+        if (!existing->is_directory && existing->size == file.local.size) file.change = FileChange::adopted;
+      }
+    }
     co_return Result<void>{};
   }
 
@@ -329,6 +378,14 @@ private:
     co_await save_hash_cache();
     if (!transferred) co_return transferred;
 
+    if (m_takeover) {
+      // The first complete commit of a takeover: what the new state does not name goes (§5.8).
+      auto removed = co_await remove_unnamed_files(m_target, m_committed);
+      if (!removed) co_return Unexpected(std::move(removed).error());
+      m_result.files_deleted.insert(m_result.files_deleted.end(), removed->begin(), removed->end());
+      std::error_code ignored;
+      std::filesystem::remove(m_state_dir / "adopt-existing", ignored);
+    }
     // Committed and applied: a failed clean-up leaves only garbage the next sync removes.
     phase("cleaning");
     if (auto cleaned = co_await cleanup_after_commit(m_target, m_committed, old_transactions, txid); !cleaned)
@@ -358,6 +415,9 @@ private:
   CommittedState m_committed;
   repo::HashCache m_hash_cache;
   std::shared_ptr<RemoteLease> m_lease;
+  CommittedState m_hint; // a previous owner's last valid state, during a takeover
+  bool m_takeover = false;
+  bool m_adopt_existing = false;
   BackgroundTask m_lease_keeper;
 };
 

@@ -149,12 +149,14 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
     co_return outcome;
   }
 
-  if (file.change == FileChange::touched && file.committed) {
+  bool hash_first = (file.change == FileChange::touched && file.committed) || file.change == FileChange::adopted;
+  if (hash_first) {
     auto hasher = [&state, size = file.local.size]() { return repo::hash_file(state.reader, size); };
     auto hash = co_await offload(pool, std::move(hasher));
     if (!hash) co_return unreadable(hash.error());
     counters.bytes_read += file.local.size;
-    if (*hash == file.committed->xxh3_128) {
+    // An adopted file without a committed hash (a mirror seeded by hand) is matched by size.
+    if (!file.committed || *hash == file.committed->xxh3_128) {
       outcome.kind = FileOutcome::Kind::same_bytes;
       outcome.entry.xxh3_128 = *hash;
       co_return outcome;
