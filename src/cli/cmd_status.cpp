@@ -3,13 +3,80 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "config/load.hpp"
+#include "config/units.hpp"
+#include "sync/result.hpp"
+#include "util/fs.hpp"
 #include "util/json_writer.hpp"
 
 namespace offsite::cli {
+namespace {
+
+// What the state files of one repository say. Status works from another process and while no
+// service runs: a running sync rewrites progress.json about once a second; every finished sync
+// leaves last-result.json.
+struct RepositoryStatus {
+  std::string state = "idle";
+  std::optional<std::string> progress_json;  // as the running sync wrote it
+  std::optional<std::string> last_result_json;
+  std::string summary;                       // one line for people
+};
+
+bool json_is_object(const std::string& text) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element element;
+  return !parser.parse(text).get(element) && element.is_object();
+}
+
+RepositoryStatus read_status(const config::Service& service, const config::Repository& repository) {
+  RepositoryStatus status;
+  auto dir = sync::repository_state_dir(service.state_dir, repository.name);
+  if (auto progress = fs::read_file(dir / "progress.json", 1 << 20); progress && json_is_object(*progress)) {
+    status.state = "syncing";
+    status.progress_json = *progress;
+    simdjson::dom::parser parser;
+    simdjson::dom::element element;
+    if (!parser.parse(*progress).get(element)) {
+      std::string_view phase = "syncing";
+      std::uint64_t done = 0, total = 0;
+      double rate = 0;
+      (void)element["phase"].get(phase);
+      (void)element["bytes_done"].get(done);
+      (void)element["bytes_total"].get(total);
+      (void)element["bytes_per_second"].get(rate);
+      status.summary = fmt::format("{}, {} of {} at {}/s", phase, config::format_size(done), config::format_size(total),
+                                   config::format_size(static_cast<std::uint64_t>(rate)));
+    }
+  }
+  if (auto result = fs::read_file(dir / "last-result.json", 64 << 20); result && json_is_object(*result)) {
+    status.last_result_json = *result;
+  }
+  return status;
+}
+
+std::string describe_last_result(const std::optional<std::string>& json) {
+  if (!json) return "none recorded";
+  simdjson::dom::parser parser;
+  simdjson::dom::element element;
+  if (parser.parse(*json).get(element)) return "unreadable";
+  std::string_view outcome = "?", finished = "?", error;
+  std::uint64_t bytes = 0, generation = 0;
+  (void)element["outcome"].get(outcome);
+  (void)element["finished"].get(finished);
+  (void)element["bytes_uploaded"].get(bytes);
+  (void)element["generation"].get(generation);
+  (void)element["error"].get(error);
+  std::string line = fmt::format("{} at {}, {} uploaded, generation {}", outcome, finished, config::format_size(bytes),
+                                 generation);
+  if (!error.empty()) line += fmt::format(" ({})", error);
+  return line;
+}
+
+} // namespace
 
 int cmd_status(const GlobalOptions& global, const StatusOptions& options) {
   auto config = load_config_or_report(global);
@@ -21,33 +88,42 @@ int cmd_status(const GlobalOptions& global, const StatusOptions& options) {
     if (!repository) return k_exit_usage;
     selected.push_back(repository);
   } else {
-    for (const auto& repository : config->repositories)
-      selected.push_back(&repository);
+    for (const auto& repository : config->repositories) selected.push_back(&repository);
   }
 
   if (options.json) {
-    JsonWriter json;
-    json.begin_array();
-    for (const auto* repository : selected) {
-      json.begin_object()
+    // The state files are our own JSON objects: embedded as they are, not re-encoded.
+    std::string out = "[";
+    for (std::size_t i = 0; i < selected.size(); ++i) {
+      const auto* repository = selected[i];
+      auto status = read_status(config->service, *repository);
+      JsonWriter head;
+      head.begin_object()
           .field("repository", repository->name)
           .field("path", repository->path.string())
           .field("target", config::describe_target(repository->target))
           .field("folder", repository->folder)
           .field("schedule", describe_schedule(*repository))
-          .field("state", "idle");
-      json.key("last_result").null();
-      json.end_object();
+          .field("state", status.state);
+      std::string object = head.take();
+      object += ",\"progress\":" + (status.progress_json ? *status.progress_json : std::string("null"));
+      object += ",\"last_result\":" + (status.last_result_json ? *status.last_result_json : std::string("null"));
+      object += "}";
+      if (i) out += ",";
+      out += object;
     }
-    json.end_array();
-    fmt::print("{}\n", json.str());
+    out += "]";
+    // Strip the newlines the state files end with, so the output is one line.
+    std::erase(out, '\n');
+    fmt::print("{}\n", out);
     return k_exit_success;
   }
   for (const auto* repository : selected) {
-    fmt::print("{}\n  state:       idle\n  target:      {} (folder {})\n  schedule:    {}\n  last result: none "
-               "recorded\n",
-               repository->name, config::describe_target(repository->target), repository->folder,
-               describe_schedule(*repository));
+    auto status = read_status(config->service, *repository);
+    fmt::print("{}\n  state:       {}{}\n  target:      {}\n  schedule:    {}\n  last result: {}\n", repository->name,
+               status.state, status.summary.empty() ? "" : " (" + status.summary + ")",
+               config::describe_destination(repository->target, repository->folder), describe_schedule(*repository),
+               describe_last_result(status.last_result_json));
   }
   return k_exit_success;
 }
