@@ -58,7 +58,7 @@ int run(int argc, char** argv) {
   forecast_cmd->add_option("NAME", forecast.name, "one repository");
   forecast_cmd->add_option("--days", forecast.days, "how many days ahead (default 7)")->check(CLI::Range(1, 366));
   forecast_cmd->add_flag("--json", forecast.json, "print JSON on stdout");
-  forecast_cmd->callback([&] { action = [&] { return cmd_not_available(global, "forecast", "the service issue"); }; });
+  forecast_cmd->callback([&] { action = [&] { return cmd_forecast(global, forecast); }; });
 
   TestConnectionOptions test_connection;
   auto* test_cmd = add_name(app.add_subcommand("test-connection", "connect, authenticate and probe the target"),

@@ -69,6 +69,7 @@ int cmd_restore(const GlobalOptions& global, const RestoreOptions& options);
 int cmd_reinitialize(const GlobalOptions& global, const ReinitializeOptions& options);
 int cmd_test_connection(const GlobalOptions& global, const TestConnectionOptions& options);
 int cmd_status(const GlobalOptions& global, const StatusOptions& options);
+int cmd_forecast(const GlobalOptions& global, const ForecastOptions& options);
 // A command whose issue has not landed yet: says so and exits 2 (BRIEF §2).
 int cmd_not_available(const GlobalOptions& global, std::string_view command, std::string_view landing_with);
 
