@@ -5,6 +5,7 @@
 // (no new backup starts), then waits for active.lock exclusive (running backups end), and
 // releases both once it has read the last local byte it needs.
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 
@@ -22,7 +23,9 @@ public:
   // Stops new backups and waits for running ones (cancellable; the caller bounds it by the
   // window's end). With `allow_backups_during_sync`, waits for running backups, then lets new ones
   // start again at once.
-  asio::awaitable<Result<void>> close(bool allow_backups_during_sync);
+  // With a `deadline` (the window's end), gives up then with ErrorKind::cancelled.
+  asio::awaitable<Result<void>> close(bool allow_backups_during_sync,
+                                      std::optional<std::chrono::system_clock::time_point> deadline = std::nullopt);
   // Lets backups run again. Idempotent.
   void open();
 

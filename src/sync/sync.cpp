@@ -162,6 +162,7 @@ private:
     if (!outcome) {
       m_result.error = outcome.error();
       m_result.outcome = outcome.error().kind == ErrorKind::cancelled ? Outcome::incomplete : Outcome::failed;
+      if (m_abandoned) m_result.outcome = Outcome::abandoned;
       return;
     }
     std::size_t unreadable = 0;
@@ -224,8 +225,14 @@ private:
     if (!m_request.dry_run) {
       phase("waiting for backups");
       bool allow = m_repository.allow_backups_during_sync;
-      auto close_gate = [this, allow] { return m_gate.close(allow); };
+      auto deadline = m_request.start_by;
+      auto close_gate = [this, allow, deadline] { return m_gate.close(allow, deadline); };
       auto closed = co_await stoppable(m_context.stopper, std::move(close_gate));
+      if (!closed && !m_context.stopper.requested() && m_request.start_by) {
+        m_abandoned = true;
+        co_return make_error(ErrorKind::cancelled, "the window ended before the running backups finished; the sync "
+                                                   "was abandoned until the next window");
+      }
       if (!closed) co_return closed;
     }
 
@@ -417,6 +424,7 @@ private:
   std::shared_ptr<RemoteLease> m_lease;
   CommittedState m_hint; // a previous owner's last valid state, during a takeover
   bool m_takeover = false;
+  bool m_abandoned = false;
   bool m_adopt_existing = false;
   BackgroundTask m_lease_keeper;
 };

@@ -2,7 +2,9 @@
 // One sync of one repository, as named steps (docs/sync.md): lock, connect, claim or check the
 // remote ID, lease, recover, take the repository, plan, upload, commit, apply, clean, result.
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <asio/awaitable.hpp>
@@ -25,6 +27,9 @@ struct SyncRequest {
   bool take_over = false;         // reinitialize: write this repository's ID over the remote's
   bool allow_mass_change = false; // lift the guards of BRIEF §3 for this run
   bool dry_run = false;           // plan only: no lease, no claim, no recovery, nothing written
+  // The window's end: a sync that cannot take the repository (running backups) by then is
+  // abandoned (BRIEF §1 step 2). None for Run Now, which waits as long as it takes.
+  std::optional<std::chrono::system_clock::time_point> start_by;
 };
 
 struct SyncContext {

@@ -45,12 +45,15 @@ Result<bool> FileLock::try_lock(LockMode mode) {
   return true;
 }
 
-asio::awaitable<Result<void>> FileLock::lock(LockMode mode, std::chrono::milliseconds interval) {
+asio::awaitable<Result<void>> FileLock::lock(LockMode mode, std::chrono::milliseconds interval,
+                                             std::optional<std::chrono::system_clock::time_point> deadline) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
     auto taken = try_lock(mode);
     if (!taken) co_return Unexpected(std::move(taken).error());
     if (*taken) co_return Result<void>{};
+    if (deadline && std::chrono::system_clock::now() >= *deadline)
+      co_return make_error(ErrorKind::cancelled, fmt::format("gave up waiting for {}", m_path.string()));
     timer.expires_after(interval);
     co_await timer.async_wait(asio::use_awaitable); // throws operation_aborted when cancelled
   }

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -28,9 +29,10 @@ public:
 
   // True if taken; false if someone holds a conflicting lock. Errors name the file.
   Result<bool> try_lock(LockMode mode);
-  // Waits (polling every `interval`) until the lock is taken; cancellable.
-  asio::awaitable<Result<void>> lock(LockMode mode,
-                                     std::chrono::milliseconds interval = std::chrono::milliseconds(200));
+  // Waits (polling every `interval`) until the lock is taken; cancellable. With a `deadline`,
+  // gives up then with ErrorKind::cancelled.
+  asio::awaitable<Result<void>> lock(LockMode mode, std::chrono::milliseconds interval = std::chrono::milliseconds(200),
+                                     std::optional<std::chrono::system_clock::time_point> deadline = std::nullopt);
   void unlock();
   bool held() const { return m_held; }
   // The descriptor, to hand the lock to a child process (offsite backup -- CMD).
