@@ -37,7 +37,7 @@ int run(int argc, char** argv) {
   std::function<int()> action;
 
   auto* run_cmd = app.add_subcommand("run", "the service: schedules every repository's syncs");
-  run_cmd->callback([&] { action = [&] { return cmd_not_available(global, "run", "the service issue"); }; });
+  run_cmd->callback([&] { action = [&] { return cmd_run(global); }; });
 
   SyncOptions sync;
   auto* sync_cmd = add_name(app.add_subcommand("sync", "sync one repository now, in the foreground"), sync.name);
@@ -87,8 +87,7 @@ int run(int argc, char** argv) {
       reinitialize.name);
   reinit_cmd->add_flag("--adopt-existing", reinitialize.adopt_existing,
                        "also adopt a mirror with no records (a disk seeded by hand)");
-  reinit_cmd->callback(
-      [&] { action = [&] { return cmd_reinitialize(global, reinitialize); }; });
+  reinit_cmd->callback([&] { action = [&] { return cmd_reinitialize(global, reinitialize); }; });
 
   RestoreOptions restore;
   auto* restore_cmd =
@@ -96,8 +95,7 @@ int run(int argc, char** argv) {
   restore_cmd->add_option("--to", restore.to, "the directory to restore into")->required();
   restore_cmd->add_option("--folder", restore.folder, "restore only this folder");
   restore_cmd->add_flag("--json", restore.json, "print JSON on stdout");
-  restore_cmd->callback(
-      [&] { action = [&] { return cmd_restore(global, restore); }; });
+  restore_cmd->callback([&] { action = [&] { return cmd_restore(global, restore); }; });
 
   auto* check_cmd = app.add_subcommand("check-config", "validate the configuration and print every problem");
   check_cmd->callback([&] { action = [&] { return cmd_check_config(global); }; });

@@ -1,5 +1,7 @@
 #include "cli/commands.hpp"
 
+#include <cerrno>
+#include <csignal>
 #include <vector>
 
 #include <fmt/format.h>
@@ -21,10 +23,15 @@ namespace {
 // leaves last-result.json.
 struct RepositoryStatus {
   std::string state = "idle";
-  std::optional<std::string> progress_json;  // as the running sync wrote it
+  std::optional<std::string> progress_json; // as the running sync wrote it
   std::optional<std::string> last_result_json;
-  std::string summary;                       // one line for people
+  std::optional<std::string> service_json; // as `offsite run` wrote it
+  std::string summary;                     // one line for people
 };
+
+bool process_is_running(std::int64_t pid) {
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
 
 bool json_is_object(const std::string& text) {
   simdjson::dom::parser parser;
@@ -52,6 +59,21 @@ RepositoryStatus read_status(const config::Service& service, const config::Repos
                                    config::format_size(static_cast<std::uint64_t>(rate)));
     }
   }
+  if (!status.progress_json) {
+    // The service's view, while its process lives: waiting for the window, waiting to retry.
+    if (auto service = fs::read_file(dir / "service.json", 1 << 20); service && json_is_object(*service)) {
+      simdjson::dom::parser parser;
+      simdjson::dom::element element;
+      std::int64_t pid = 0;
+      std::string_view state, start;
+      if (!parser.parse(*service).get(element) && !element["pid"].get(pid) && process_is_running(pid) &&
+          !element["state"].get(state)) {
+        status.state = std::string(state);
+        status.service_json = *service;
+        if (!element["next_window"]["start"].get(start)) status.summary = fmt::format("next window {}", start);
+      }
+    }
+  }
   if (auto result = fs::read_file(dir / "last-result.json", 64 << 20); result && json_is_object(*result)) {
     status.last_result_json = *result;
   }
@@ -70,8 +92,8 @@ std::string describe_last_result(const std::optional<std::string>& json) {
   (void)element["bytes_uploaded"].get(bytes);
   (void)element["generation"].get(generation);
   (void)element["error"].get(error);
-  std::string line = fmt::format("{} at {}, {} uploaded, generation {}", outcome, finished, config::format_size(bytes),
-                                 generation);
+  std::string line =
+      fmt::format("{} at {}, {} uploaded, generation {}", outcome, finished, config::format_size(bytes), generation);
   if (!error.empty()) line += fmt::format(" ({})", error);
   return line;
 }
@@ -88,7 +110,8 @@ int cmd_status(const GlobalOptions& global, const StatusOptions& options) {
     if (!repository) return k_exit_usage;
     selected.push_back(repository);
   } else {
-    for (const auto& repository : config->repositories) selected.push_back(&repository);
+    for (const auto& repository : config->repositories)
+      selected.push_back(&repository);
   }
 
   if (options.json) {
@@ -107,6 +130,7 @@ int cmd_status(const GlobalOptions& global, const StatusOptions& options) {
           .field("state", status.state);
       std::string object = head.take();
       object += ",\"progress\":" + (status.progress_json ? *status.progress_json : std::string("null"));
+      object += ",\"service\":" + (status.service_json ? *status.service_json : std::string("null"));
       object += ",\"last_result\":" + (status.last_result_json ? *status.last_result_json : std::string("null"));
       object += "}";
       if (i) out += ",";

@@ -24,32 +24,6 @@
 namespace offsite::cli {
 namespace {
 
-// Once a second: the progress file for `offsite status`, and a progress line on a terminal.
-asio::awaitable<void> report_progress(const sync::SyncProgress& progress, std::string repository,
-                                      std::filesystem::path file, bool terminal) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  auto started = std::chrono::steady_clock::now();
-  for (;;) {
-    timer.expires_after(std::chrono::seconds(1));
-    co_await timer.async_wait(asio::use_awaitable);
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    double rate = seconds > 0 ? static_cast<double>(progress.transfer.bytes_read) / seconds : 0;
-    fs::write_file_atomically(file, sync::progress_to_json(repository, progress, rate) + "\n", 0640);
-    if (!terminal) continue;
-    std::string line = fmt::format("{}: {}", repository, progress.phase);
-    if (progress.bytes_total > 0) {
-      double done = static_cast<double>(progress.transfer.bytes_read);
-      double total = static_cast<double>(progress.bytes_total);
-      line += fmt::format("  {:3.0f}%  {} of {}  {}/s", 100.0 * std::min(done, total) / total,
-                          config::format_size(progress.transfer.bytes_read), config::format_size(progress.bytes_total),
-                          config::format_size(static_cast<std::uint64_t>(rate)));
-      if (rate > 0 && total > done) line += fmt::format("  ETA {:.0f}s", (total - done) / rate);
-      line += fmt::format("  files {}/{}", progress.files_done, progress.files_total);
-    }
-    fmt::print(stderr, "\r\033[K{}", line);
-  }
-}
-
 void print_result(const sync::SyncResult& result, bool json) {
   if (json) {
     fmt::print("{}\n", sync::result_to_json(result));
@@ -142,7 +116,7 @@ int cmd_sync(const GlobalOptions& global, const SyncOptions& options) {
     BackgroundTask reporter;
     auto progress_file = state / "progress.json";
     auto executor = co_await asio::this_coro::executor;
-    auto report = [&] { return report_progress(progress, repository->name, progress_file, terminal); };
+    auto report = [&] { return sync::report_progress(progress, repository->name, progress_file, terminal); };
     reporter.start(executor, std::move(report));
     sync::SyncContext context{*built->target, runtime.pool(), runtime.stopper(), progress, built->retry_policy};
     sync::SyncRequest request{options.reinitialize, options.allow_mass_change, options.dry_run};

@@ -3,7 +3,10 @@
 // Updated on the event loop thread; readers copy it there.
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
+
+#include <asio/awaitable.hpp>
 
 #include "sync/uploader.hpp"
 
@@ -21,6 +24,11 @@ struct SyncProgress {
 } // namespace offsite::sync
 
 namespace offsite::sync {
+
+// Once a second until cancelled: rewrites `file` (for `offsite status` in another process) and,
+// on a terminal, draws a progress line on stderr.
+asio::awaitable<void> report_progress(const SyncProgress& progress, std::string repository, std::filesystem::path file,
+                                      bool terminal);
 
 // One JSON object for the progress file `offsite status` reads from another process.
 std::string progress_to_json(const std::string& repository, const SyncProgress& progress, double bytes_per_second);

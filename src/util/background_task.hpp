@@ -37,6 +37,18 @@ public:
     asio::co_spawn(executor, std::move(make), asio::bind_cancellation_slot(m_state->signal.slot(), std::move(on_end)));
   }
 
+  // Waits until the task has ended by itself.
+  asio::awaitable<void> wait() {
+    if (!m_state) co_return;
+    auto state = m_state;
+    while (!state->done) {
+      state->wakeup.expires_at(asio::steady_timer::time_point::max());
+      co_await state->wakeup.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  bool running() const { return m_state && !m_state->done; }
+
   // Cancels the task and waits until it has ended. Idempotent.
   asio::awaitable<void> stop() {
     if (!m_state) co_return;
