@@ -105,7 +105,7 @@ int run(int argc, char** argv) {
       app.add_subcommand("backup", "run a backup command while holding a backup lease on the repository"), backup.name);
   backup_cmd->add_flag("--no-wait", backup.no_wait, "exit 75 at once if a sync holds the repository");
   backup_cmd->add_option("CMD", backup.command, "the command and its arguments, after --")->required();
-  backup_cmd->callback([&] { action = [&] { return cmd_not_available(global, "backup", "the service issue"); }; });
+  backup_cmd->callback([&] { action = [&] { return cmd_backup(global, backup); }; });
 
   try {
     app.parse(argc, argv);

@@ -64,6 +64,7 @@ struct BackupOptions {
 
 int cmd_check_config(const GlobalOptions& global);
 int cmd_run(const GlobalOptions& global);
+int cmd_backup(const GlobalOptions& global, const BackupOptions& options);
 int cmd_sync(const GlobalOptions& global, const SyncOptions& options);
 int cmd_verify(const GlobalOptions& global, const VerifyOptions& options);
 int cmd_restore(const GlobalOptions& global, const RestoreOptions& options);

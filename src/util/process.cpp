@@ -107,4 +107,47 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, const st
   return result;
 }
 
+namespace {
+
+volatile sig_atomic_t g_foreground_child = 0;
+
+void pass_signal_on(int signal) {
+  if (g_foreground_child > 0) ::kill(static_cast<pid_t>(g_foreground_child), signal);
+}
+
+} // namespace
+
+int run_foreground(const std::vector<std::string>& argv, int inherit_fd) {
+  if (argv.empty()) return -EINVAL;
+  // The lock's descriptor must survive exec in the child: drop close-on-exec for the spawn.
+  if (inherit_fd >= 0) ::fcntl(inherit_fd, F_SETFD, ::fcntl(inherit_fd, F_GETFD) & ~FD_CLOEXEC);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t empty, all;
+  sigemptyset(&empty);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attributes, &empty);
+  posix_spawnattr_setsigdefault(&attributes, &all);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> args;
+  for (const auto& arg : argv)
+    args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int spawned = ::posix_spawnp(&pid, args[0], nullptr, &attributes, args.data(), environ);
+  posix_spawnattr_destroy(&attributes);
+  if (spawned != 0) return -spawned;
+  g_foreground_child = pid;
+  struct sigaction action {};
+  action.sa_handler = pass_signal_on;
+  sigemptyset(&action.sa_mask);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP})
+    ::sigaction(signal, &action, nullptr);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  g_foreground_child = 0;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 } // namespace offsite

@@ -22,4 +22,10 @@ struct CommandResult {
 Result<CommandResult> run_command(const std::vector<std::string>& argv, const std::string& input,
                                   std::chrono::seconds timeout);
 
+// Runs argv in the foreground, as `offsite backup -- CMD` does: the child inherits descriptor
+// `inherit_fd` (a lock it then holds itself, even if we are killed), SIGINT, SIGTERM and SIGHUP
+// sent to us are passed on to it, and its status is returned (128 + N if a signal N ended it).
+// Returns -errno if it could not be started (ENOENT: not found; EACCES: cannot run).
+int run_foreground(const std::vector<std::string>& argv, int inherit_fd);
+
 } // namespace offsite
