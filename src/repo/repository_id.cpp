@@ -64,8 +64,9 @@ Result<std::string> load_or_create_repository_id(const std::filesystem::path& re
 
   auto file = repository_id_file(repository_root);
   if (auto made = fs::create_directories(file.parent_path(), 0750); !made) return Unexpected(std::move(made).error());
-  if (auto written = fs::write_file_atomically(file, generate_uuid() + "\n", 0640); !written)
-    return Unexpected(std::move(written).error());
+  // Exclusively: two first syncs racing must end with one ID, whoever wrote it.
+  auto written = fs::create_file_exclusively(file, generate_uuid() + "\n", 0640);
+  if (!written && written.error().kind != ErrorKind::already_exists) return Unexpected(std::move(written).error());
   // Read back rather than return what we wrote: what counts is what the file holds.
   auto created = read_repository_id(repository_root);
   if (!created) return Unexpected(std::move(created).error());

@@ -105,6 +105,20 @@ Result<void> write_file_atomically(const std::filesystem::path& path, std::strin
   return sync_directory(dir);
 }
 
+Result<void> create_file_exclusively(const std::filesystem::path& path, std::string_view bytes, unsigned mode) {
+  auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  auto temporary = dir / fmt::format(".{}.{}.tmp", path.filename().string(), generate_uuid().substr(0, 8));
+  if (auto written = write_file_atomically(temporary, bytes, mode); !written) return written;
+  int linked = ::link(temporary.c_str(), path.c_str());
+  int saved = errno;
+  ::unlink(temporary.c_str());
+  if (linked != 0) {
+    if (saved == EEXIST) return make_error(ErrorKind::already_exists, fmt::format("{} exists already", path.string()));
+    return Unexpected(error_from_errno(saved, fmt::format("cannot create {}", path.string())));
+  }
+  return sync_directory(dir);
+}
+
 Result<void> create_directories(const std::filesystem::path& dir, unsigned mode) {
   std::filesystem::path partial;
   for (const auto& component : dir) {

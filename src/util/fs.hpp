@@ -18,6 +18,11 @@ Result<std::string> read_file(const std::filesystem::path& path, std::uint64_t m
 // the directory: readers see the old content or the new, never a torn file, even after a crash.
 Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, unsigned mode = 0640);
 
+// Creates `path` holding `bytes`, whole, only if it does not exist (ErrorKind::already_exists
+// otherwise): written under a temporary name, fsync'd, then linked to `path`, which fails if the
+// name exists. Two processes creating the same file at once agree on one content.
+Result<void> create_file_exclusively(const std::filesystem::path& path, std::string_view bytes, unsigned mode = 0640);
+
 // fsync a directory, so a rename or create inside it survives a power cut (no-op on Windows).
 Result<void> sync_directory(const std::filesystem::path& dir);
 
