@@ -58,26 +58,34 @@ const manifest::FileEntry* CommittedState::find_any(const std::string& path) con
   return nullptr;
 }
 
-asio::awaitable<Result<manifest::CommitRecord>> read_commit_record(target::Target& target, std::uint64_t generation) {
+namespace {
+
+// A record's bytes checked as record `generation`.
+Result<manifest::CommitRecord> parse_commit_record(const target::Target& target, std::uint64_t generation,
+                                                   const std::string& bytes) {
   auto name = layout::commit_record(generation);
-  auto bytes = co_await target.read_file(name, k_max_record_size);
-  if (!bytes) co_return Unexpected(std::move(bytes).error());
-  auto record = manifest::read_commit_record(*bytes, target.describe() + "/" + name);
-  if (!record) co_return Unexpected(std::move(record).error());
+  auto record = manifest::read_commit_record(bytes, target.describe() + "/" + name);
+  if (!record) return Unexpected(std::move(record).error());
   if (record->generation != generation)
-    co_return make_error(ErrorKind::permanent,
-                         fmt::format("{}/{}: holds generation {}", target.describe(), name, record->generation));
-  co_return std::move(*record);
+    return make_error(ErrorKind::permanent,
+                      fmt::format("{}/{}: holds generation {}", target.describe(), name, record->generation));
+  return std::move(*record);
 }
 
+// read_folder_manifests(); `unreadable` tells a manifest the target could not read (other than
+// missing) from one that was read and is wrong.
 asio::awaitable<Result<std::map<std::string, manifest::FolderManifest>>>
-read_folder_manifests(target::Target& target, manifest::CommitRecord record) {
+read_manifests(target::Target& target, manifest::CommitRecord record, bool& unreadable) {
+  unreadable = false;
   std::map<std::string, manifest::FolderManifest> folders;
   for (const auto& ref : record.folders) {
     auto name = layout::meta_path(ref.manifest);
     auto where = target.describe() + "/" + name;
     auto bytes = co_await target.read_file(name, k_max_record_size);
-    if (!bytes) co_return Unexpected(bytes.error().with_context(fmt::format("folder manifest of {}", ref.path)));
+    if (!bytes) {
+      unreadable = bytes.error().kind != ErrorKind::not_found;
+      co_return Unexpected(bytes.error().with_context(fmt::format("folder manifest of {}", ref.path)));
+    }
     if (bytes->size() != ref.manifest_size || xxh3_128(*bytes) != ref.manifest_xxh3_128)
       co_return make_error(
           ErrorKind::permanent,
@@ -93,6 +101,21 @@ read_folder_manifests(target::Target& target, manifest::CommitRecord record) {
     folders.emplace(ref.path, std::move(*parsed));
   }
   co_return folders;
+}
+
+} // namespace
+
+asio::awaitable<Result<manifest::CommitRecord>> read_commit_record(target::Target& target, std::uint64_t generation) {
+  auto name = layout::commit_record(generation);
+  auto bytes = co_await target.read_file(name, k_max_record_size);
+  if (!bytes) co_return Unexpected(std::move(bytes).error());
+  co_return parse_commit_record(target, generation, *bytes);
+}
+
+asio::awaitable<Result<std::map<std::string, manifest::FolderManifest>>>
+read_folder_manifests(target::Target& target, manifest::CommitRecord record) {
+  bool unreadable = false;
+  co_return co_await read_manifests(target, std::move(record), unreadable);
 }
 
 namespace {
@@ -132,22 +155,33 @@ asio::awaitable<Result<CommitScan>> scan_for(target::Target& target, Owner owner
     for (const auto& entry : *listed)
       if (auto generation = layout::parse_commit_record_name(entry.name)) generations.insert(*generation);
   }
+  // Past the listing, ask by name until k_probe_ahead generations in a row are missing: a lagging
+  // listing may hide any number of records that one sync wrote (one per folder).
   std::uint64_t listed_top = generations.empty() ? 0 : *generations.begin();
-  for (std::uint64_t ahead = 1; ahead <= k_probe_ahead; ++ahead) {
-    auto name = layout::commit_record(listed_top + ahead);
+  for (std::uint64_t next = listed_top + 1, missing = 0; missing < k_probe_ahead; ++next) {
+    auto name = layout::commit_record(next);
     auto probe = co_await target.stat(name);
-    if (probe)
-      generations.insert(listed_top + ahead);
-    else if (probe.error().kind != ErrorKind::not_found)
+    if (probe) {
+      generations.insert(next);
+      missing = 0;
+    } else if (probe.error().kind == ErrorKind::not_found) {
+      ++missing;
+    } else {
       co_return Unexpected(std::move(probe).error());
+    }
   }
   scan.highest_name = generations.empty() ? 0 : *generations.begin();
 
   for (std::uint64_t generation : generations) {
-    auto record = co_await read_commit_record(target, generation);
+    // A record the target fails to read is not an invalid one: stop rather than take an older
+    // record for the commit point (recovery would remove this one).
+    auto bytes = co_await target.read_file(layout::commit_record(generation), k_max_record_size);
+    if (!bytes) {
+      if (bytes.error().kind == ErrorKind::not_found) continue; // removed since the listing
+      co_return Unexpected(std::move(bytes).error());
+    }
+    auto record = parse_commit_record(target, generation, *bytes);
     if (!record) {
-      if (record.error().kind == ErrorKind::transient) co_return Unexpected(std::move(record).error());
-      if (record.error().kind == ErrorKind::not_found) continue; // removed since the listing
       scan.warnings.push_back(record.error().message);
       scan.invalid_above.push_back(generation);
       continue;
@@ -157,9 +191,10 @@ asio::awaitable<Result<CommitScan>> scan_for(target::Target& target, Owner owner
                                           record->repository_id));
       continue; // foreign: ignored, and not ours to remove
     }
-    auto folders = co_await read_folder_manifests(target, *record);
+    bool unreadable = false;
+    auto folders = co_await read_manifests(target, *record, unreadable);
     if (!folders) {
-      if (folders.error().kind == ErrorKind::transient) co_return Unexpected(std::move(folders).error());
+      if (unreadable) co_return Unexpected(std::move(folders).error());
       scan.warnings.push_back(folders.error().message);
       scan.invalid_above.push_back(generation);
       continue;

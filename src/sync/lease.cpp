@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <csignal>
+#include <optional>
+#include <tuple>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -59,15 +61,42 @@ asio::awaitable<Result<std::int64_t>> RemoteLease::remote_now_ns() {
 }
 
 asio::awaitable<Result<void>> RemoteLease::acquire() {
+  if (auto free = co_await inspect_others(std::nullopt); !free) co_return free;
+  if (auto written = co_await write_lease(); !written) co_return written;
+  // Two writers may both find no lease at the same instant and both write one: looking again
+  // after writing, the one whose lease came later sees the other's and backs off.
+  // Our own lease by name, not from a listing: listings may lag (S3), its time may not.
+  auto written_entry = co_await m_target.stat(m_current_name);
+  if (!written_entry) co_return Unexpected(written_entry.error().with_context("reading back the remote lease"));
+  std::optional<target::RemoteEntry> ours = std::move(*written_entry);
+  ours->name = std::string(target::last_component(m_current_name));
+  if (auto alone = co_await inspect_others(ours); !alone) {
+    co_await release();
+    co_return alone;
+  }
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<void>> RemoteLease::inspect_others(std::optional<target::RemoteEntry> ours) {
   std::string lock_dir(layout::k_lock);
   auto entries = co_await m_target.list(lock_dir);
   if (!entries && entries.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(entries).error());
   if (entries && !entries->empty()) {
-    auto now = co_await remote_now_ns();
+    // The remote's clock: our own lease's time once it is written, else a probe's.
+    Result<std::int64_t> now =
+        ours && ours->mtime_ns != 0 ? Result<std::int64_t>(ours->mtime_ns) : Result<std::int64_t>(0);
+    if (!ours || ours->mtime_ns == 0) now = co_await remote_now_ns();
     if (!now) co_return Unexpected(std::move(now).error());
     for (const auto& entry : *entries) {
-      if (entry.is_directory || entry.name.rfind("probe-", 0) == 0) continue;
+      if (entry.is_directory || (ours && entry.name == ours->name)) continue;
       auto path = target::join_path(layout::k_lock, entry.name);
+      if (entry.name.rfind("probe-", 0) == 0 || target::is_temporary_name(entry.name)) {
+        // Another writer's probe, or a lease or probe it is writing right now, lives for a
+        // moment; one older than a lease is the remains of a writer killed mid-write.
+        if (entry.mtime_ns != 0 && std::chrono::nanoseconds(*now - entry.mtime_ns) > k_lease_lifetime)
+          co_await m_target.remove(path);
+        continue;
+      }
       auto bytes = co_await m_target.read_file(path, 64 * 1024);
       if (!bytes) {
         if (bytes.error().kind == ErrorKind::not_found) continue; // renewed away meanwhile
@@ -80,6 +109,10 @@ asio::awaitable<Result<void>> RemoteLease::acquire() {
         auto age = std::chrono::nanoseconds(*now - renewed_ns);
         stale = age > k_lease_lifetime;
         if (!stale && lease->host == m_lease.host && !process_is_running(lease->pid)) stale = true;
+        // After ours is written, only a lease written before it (by the remote's clock, then by
+        // name: one order every writer sees alike) wins; a later one's writer backs off itself.
+        bool earlier = !ours || std::tie(entry.mtime_ns, entry.name) < std::tie(ours->mtime_ns, ours->name);
+        if (!stale && !earlier) continue;
         if (!stale)
           co_return make_error(ErrorKind::permanent,
                                fmt::format("{}/{}: another writer holds the lease: {} (pid {}) on host {}, renewed "
@@ -94,7 +127,7 @@ asio::awaitable<Result<void>> RemoteLease::acquire() {
       if (!removed && removed.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(removed).error());
     }
   }
-  co_return co_await write_lease();
+  co_return Result<void>{};
 }
 
 asio::awaitable<Result<void>> RemoteLease::write_lease() {

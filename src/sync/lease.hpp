@@ -4,16 +4,14 @@
 // (transaction.cpp) is what makes interleaving impossible; the lease makes it rare and explains it.
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include <asio/awaitable.hpp>
 
 #include "manifest/manifest.hpp"
+#include "target/target.hpp"
 #include "util/error.hpp"
-
-namespace offsite::target {
-class Target;
-}
 
 namespace offsite::sync {
 
@@ -38,6 +36,9 @@ public:
 
 private:
   asio::awaitable<Result<std::int64_t>> remote_now_ns();
+  // Fails naming another writer's live lease (before ours is written: any; after: one written
+  // before `ours`); removes stale ones.
+  asio::awaitable<Result<void>> inspect_others(std::optional<target::RemoteEntry> ours);
   asio::awaitable<Result<void>> write_lease();
 
   target::Target& m_target;

@@ -67,8 +67,10 @@ asio::awaitable<Result<void>> remove_tree(target::Target& target, std::string di
       removed = co_await remove_if_present(target, path);
     if (!removed) co_return removed;
   }
+  // The directory itself may still hold a name the listing did not show yet (stores whose listings
+  // lag): it is left for a later clean-up. Only its files matter, and they were removed above.
   auto removed = co_await target.remove_directory(dir);
-  if (!removed && removed.error().kind != ErrorKind::not_found) co_return removed;
+  if (!removed && removed.error().kind == ErrorKind::transient) co_return removed;
   co_return Result<void>{};
 }
 
@@ -133,10 +135,8 @@ asio::awaitable<Result<RecoveryReport>> recover(target::Target& target, std::str
     co_return Unexpected(std::move(transactions).error());
   if (transactions) {
     for (const auto& tx : *transactions) {
-      if (tx.name == committed_txid) {
-        report.old_transactions.push_back(tx.name); // applied above; removed at the end of the sync
-        continue;
-      }
+      // The committed transaction too: with per-folder commits, its uploads for folders it had not
+      // committed yet are as resumable as any other transaction's.
       auto journal_path = layout::journal(tx.name);
       auto bytes = co_await target.read_file(journal_path, k_max_journal_size);
       std::optional<manifest::Journal> journal;
@@ -150,13 +150,17 @@ asio::awaitable<Result<RecoveryReport>> recover(target::Target& target, std::str
       bool keeps_something = false;
       if (journal) {
         for (const auto& entry : journal->entries) {
-          bool committed_here = report.committed.find_any(entry.path) != nullptr;
+          // Committed by a record: it is the mirror now (moved into place by the roll forward above,
+          // or uploaded straight to its final name, which only ever happens for a path that had no
+          // committed file, so a committed entry there is this upload or a later one).
+          const auto* committed = report.committed.find_any(entry.path);
+          if (committed && (entry.direct || (committed->size == entry.size && committed->mtime_ns == entry.mtime_ns)))
+            continue;
           if (local_file_matches(repository_root, entry) && !report.resumable.count(entry.path)) {
             report.resumable.emplace(entry.path, entry);
             keeps_something = true;
             continue;
           }
-          if (entry.direct && committed_here) continue; // committed by a record: it is the mirror now
           report.actions.push_back(fmt::format("remove uncommitted upload of {}", entry.path));
           if (dry_run) continue;
           auto where = entry.direct ? entry.path : layout::meta_path(entry.staged);
@@ -178,7 +182,8 @@ asio::awaitable<Result<RecoveryReport>> recover(target::Target& target, std::str
   }
 
   // 4. Temporary names of interrupted small writes.
-  for (auto dir : {layout::k_commits, layout::k_meta, layout::k_lock}) {
+  // Not .offsite/lock/: other writers write there before they hold anything (lease.cpp).
+  for (auto dir : {layout::k_commits, layout::k_meta}) {
     std::string dir_path(dir);
     auto entries = co_await target.list(dir_path);
     if (!entries) continue;

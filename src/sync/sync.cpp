@@ -113,6 +113,9 @@ manifest::Journal make_journal(const std::string& repository_id, const std::stri
   for (const auto& folder : plan.folders) {
     for (const auto& file : folder.to_read) {
       const auto& destination = destinations.at(file.local.path);
+      // A resumed upload stays named by the journal of the transaction that started it (a
+      // journal names only its own staging), which is kept until the clean-up after the commit.
+      if (destination.may_resume) continue;
       journal.entries.push_back({file.local.path, file.local.size, file.local.mtime_ns,
                                  destination.direct ? file.local.path : destination.staged, destination.direct,
                                  destination.resume_token});
@@ -369,11 +372,6 @@ private:
     auto journal_bytes = manifest::write_journal(journal);
     if (auto written = co_await m_target.write_new_file(journal_path, journal_bytes); !written) co_return written;
     failpoint("journal");
-    // Older journals are superseded: what they kept for resuming is named by the new one.
-    for (const auto& old : old_transactions) {
-      auto old_journal = layout::journal(old);
-      co_await m_target.remove(old_journal);
-    }
 
     Committer committer(m_target, m_repository_id, txid, m_committed);
     UploadSettings upload{m_repository.path, m_repository.chunk_size, m_context.retry_policy};

@@ -18,6 +18,10 @@ Transfer::Transfer(target::Target& target, asio::thread_pool& pool, Stopper& sto
     : m_target(target), m_pool(pool), m_stopper(stopper), m_committer(committer), m_settings(std::move(settings)),
       m_progress(progress), m_result(result), m_hash_cache(hash_cache) {}
 
+Transfer::~Transfer() {
+  if (m_forward_slot.is_connected()) m_forward_slot.clear();
+}
+
 void Transfer::wake_committer() {
   if (m_wakeup) m_wakeup->cancel();
 }
@@ -59,7 +63,7 @@ void Transfer::folder_done(std::size_t folder_index) {
 }
 
 asio::awaitable<void> Transfer::worker() {
-  while (!m_fatal && !m_stopper.requested() && m_next_job < m_jobs.size()) {
+  while (!m_fatal && !m_workers_stop.requested() && m_next_job < m_jobs.size()) {
     Job job = m_jobs[m_next_job++];
     const PlannedFile& file = m_folders[job.folder].plan->to_read[job.file];
     ++m_progress.transfer.files_in_flight;
@@ -130,7 +134,11 @@ asio::awaitable<Result<void>> Transfer::committer() {
       }
       std::vector<std::size_t> one{index};
       auto committed = co_await commit(std::move(one));
-      if (!committed) co_return committed;
+      if (!committed) {
+        // Stop the uploads in flight and wait for them below: they use this object.
+        if (!m_fatal) m_fatal = committed.error();
+        m_workers_stop.request();
+      }
     }
     if (m_workers_running == 0 && (m_ready.empty() || m_fatal || m_stopper.requested())) break;
     m_wakeup->expires_at(asio::steady_timer::time_point::max());
@@ -157,6 +165,9 @@ asio::awaitable<Result<void>> Transfer::run(const SyncPlan& plan, std::map<std::
   for (std::size_t i = 0; i < m_folders.size(); ++i)
     if (m_folders[i].remaining == 0) folder_done(i); // deletions or metadata only
 
+  // The sync's stop request reaches the workers through their own stopper.
+  m_forward_slot = m_stopper.new_slot();
+  m_forward_slot.assign([this](asio::cancellation_type type) { m_workers_stop.request(type); });
   auto executor = co_await asio::this_coro::executor;
   int workers = std::max(1, std::min<int>(m_settings.concurrency, static_cast<int>(m_jobs.size())));
   if (m_jobs.empty()) workers = 0;
@@ -164,7 +175,7 @@ asio::awaitable<Result<void>> Transfer::run(const SyncPlan& plan, std::map<std::
   for (int i = 0; i < workers; ++i) {
     auto body = [this]() { return worker(); };
     auto done = [this, on_last_read](std::exception_ptr failure) {
-      if (failure && !m_stopper.requested() && !m_fatal) {
+      if (failure && !m_workers_stop.requested() && !m_fatal) {
         try {
           std::rethrow_exception(failure);
         } catch (const std::exception& e) {
@@ -174,7 +185,7 @@ asio::awaitable<Result<void>> Transfer::run(const SyncPlan& plan, std::map<std::
       if (--m_workers_running == 0 && on_last_read) on_last_read();
       wake_committer();
     };
-    asio::co_spawn(executor, std::move(body), asio::bind_cancellation_slot(m_stopper.new_slot(), std::move(done)));
+    asio::co_spawn(executor, std::move(body), asio::bind_cancellation_slot(m_workers_stop.new_slot(), std::move(done)));
   }
   if (workers == 0 && on_last_read) on_last_read();
   m_progress.phase = "uploading";

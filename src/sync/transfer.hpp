@@ -37,6 +37,9 @@ class Transfer {
 public:
   Transfer(target::Target& target, asio::thread_pool& pool, Stopper& stopper, Committer& committer,
            TransferSettings settings, SyncProgress& progress, SyncResult& result, repo::HashCache& hash_cache);
+  ~Transfer();
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
 
   // Runs the phase for `plan`, each file going to destinations[path]. `on_last_read` runs once no
   // local byte is left to read (the backups may resume). Returns the first error that stopped
@@ -82,6 +85,10 @@ private:
   std::optional<Error> m_fatal;
   std::map<std::string, UploadDestination> m_destinations;
   std::optional<asio::steady_timer> m_wakeup;
+  // The workers' own stop: the sync's stop request is forwarded to it, and a failed commit uses
+  // it to end the uploads still in flight before run() returns (they use this object).
+  Stopper m_workers_stop;
+  asio::cancellation_slot m_forward_slot;
 };
 
 } // namespace offsite::sync

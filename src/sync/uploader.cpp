@@ -168,7 +168,9 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
       std::min<std::uint64_t>(settings.chunk_size, std::max<std::uint64_t>(file.local.size, 1))));
   std::vector<std::byte> back(front.size());
   std::string resume_token = destination.resume_token;
-  bool resuming = destination.may_resume;
+  // Where uploads stay apart until finished (S3), an earlier upload continues only through its
+  // token; without one, what sits at the path is a finished object that cannot be appended to.
+  bool resuming = destination.may_resume && (!resume_token.empty() || target.capabilities().partial_is_visible);
   target::RetryAttempts attempts;
   auto may_retry = [&](const Error& error) { return error.kind == ErrorKind::transient && settings.retry_policy; };
   for (;;) {
