@@ -1,0 +1,283 @@
+// run_sync() end to end on the in-memory target with a small real repository.
+
+#include <algorithm>
+
+#include <boost/test/unit_test.hpp>
+
+#include "support.hpp"
+
+using namespace offsite;
+using namespace offsite::test;
+using sync::Outcome;
+
+namespace {
+
+std::string error_message(const sync::SyncResult& result) { return result.error ? result.error->message : ""; }
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::size_t count_under(const std::vector<std::string>& paths, std::string_view prefix) {
+  return static_cast<std::size_t>(
+      std::count_if(paths.begin(), paths.end(), [&](const std::string& p) { return p.starts_with(prefix); }));
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(sync_run)
+
+BOOST_AUTO_TEST_CASE(first_sync_mirrors_the_repository) {
+  Bench bench;
+  build_small_repository(bench, 1024 * 1024);
+  auto result = bench.sync();
+  BOOST_TEST(error_message(result) == "");
+  BOOST_TEST_REQUIRE((result.outcome == Outcome::success));
+  BOOST_TEST(bench.mirror_difference() == "");
+  BOOST_TEST(bench.transaction_leftovers().empty());
+  // One record per folder (per_folder_upload is on by default).
+  BOOST_TEST(result.generation == k_small_folders);
+  BOOST_TEST(result.folders_committed == k_small_folders);
+  BOOST_TEST(result.files_uploaded.size() == k_small_files);
+  BOOST_TEST(result.bytes_uploaded == 1024u * 1024 + 5 * 1024 + 70 * 1024 + 3 * 1024 + 17 + 5);
+  BOOST_TEST(bench.last_bytes_sent == result.bytes_uploaded);
+  auto id = bench.repository_id();
+  BOOST_TEST(bench.store->file(".offsite/repository-id").value_or("") == id + "\n");
+  auto state = committed_state(bench.store, id);
+  BOOST_TEST(state.generation() == k_small_folders);
+  BOOST_TEST(state.file_count() == k_small_files);
+  BOOST_TEST(unreadable_committed_files(*bench.store, state) == "");
+  BOOST_TEST_REQUIRE(state.record.has_value());
+  BOOST_TEST(bench.store->file(".offsite/manifest.json").value_or("") == manifest::write_commit_record(*state.record));
+  BOOST_TEST(files_under(*bench.store, ".offsite/lock/").empty()); // the lease is released
+}
+
+BOOST_AUTO_TEST_CASE(no_change_sync_writes_no_record_and_never_lists_the_mirror) {
+  Bench bench;
+  build_small_repository(bench, 1024 * 1024);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  auto before = store_files(*bench.store);
+
+  MemoryTarget memory(bench.store);
+  RecordingTarget recorder(memory);
+  auto result = bench.sync(recorder);
+  BOOST_TEST(error_message(result) == "");
+  BOOST_TEST_REQUIRE((result.outcome == Outcome::success));
+  BOOST_TEST(result.generation == k_small_folders);
+  BOOST_TEST(result.files_uploaded.empty());
+  BOOST_TEST((store_files(*bench.store) == before)); // the lease came and went
+
+  for (const auto& dir : recorder.paths(Op::list))
+    BOOST_TEST(dir.starts_with(".offsite"), "listed outside .offsite/: '" << dir << "'");
+  for (const auto& file : recorder.paths(Op::read_file))
+    BOOST_TEST(file.starts_with(".offsite/"), "read outside .offsite/: " << file);
+  // Reads: the repository ID, the committed record and its 5 folder manifests.
+  BOOST_TEST(memory.count(Op::read_file) == 2 + k_small_folders);
+  // Lists: lock/ twice (before and after writing the lease; our own lease is read back by name),
+  // commits/ (scan), tx/ (recovery), commits/ and .offsite/ (temporary names), tx/ (clean-up).
+  BOOST_TEST(memory.count(Op::list) == 7u);
+  // Writes: only the lease, then its removal.
+  BOOST_TEST(recorder.paths(Op::write_new_file).size() == 1u);
+  BOOST_TEST(count_under(recorder.paths(Op::write_new_file), ".offsite/lock/") == 1u);
+  BOOST_TEST(memory.mutations() == 2u);
+  BOOST_TEST(memory.count(Op::start_upload) == 0u);
+  BOOST_TEST(memory.count(Op::rename_to_new) == 0u);
+  BOOST_TEST(memory.count(Op::open_download) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(next_day_changes_end_equal) {
+  Bench bench;
+  build_small_repository(bench);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  next_day_changes(bench);
+  auto result = bench.sync();
+  BOOST_TEST(error_message(result) == "");
+  BOOST_TEST_REQUIRE((result.outcome == Outcome::success));
+  BOOST_TEST(bench.mirror_difference() == "");
+  BOOST_TEST(bench.transaction_leftovers().empty());
+  // The touched file (same bytes) is not sent again.
+  BOOST_TEST(sorted(result.files_uploaded) ==
+                 (std::vector<std::string>{"PC-1/Daily/sub/inc-2.img", "PC-1/Weekly/w.img"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(result.files_deleted == (std::vector<std::string>{"PC-2/Daily/d.img"}), boost::test_tools::per_element());
+  BOOST_TEST(result.bytes_uploaded == 9u * 1024 + 70 * 1024);
+  auto state = committed_state(bench.store, bench.repository_id());
+  BOOST_TEST(state.folders.count("PC-2/Daily") == 0u); // its only file is gone
+  const auto* notes = state.find_any("PC-2/notes.txt");
+  BOOST_TEST_REQUIRE(notes != nullptr);
+  BOOST_TEST(notes->mtime_ns == k_day2_s * 1'000'000'000); // mtime refreshed in the manifest
+  BOOST_TEST(unreadable_committed_files(*bench.store, state) == "");
+
+  // And the day after, nothing changed: no record.
+  auto again = bench.sync();
+  BOOST_TEST((again.outcome == Outcome::success));
+  BOOST_TEST(again.generation == result.generation);
+  BOOST_TEST(again.files_uploaded.empty());
+}
+
+BOOST_AUTO_TEST_CASE(per_folder_upload_writes_one_record_per_folder) {
+  Bench bench;
+  build_small_repository(bench);
+  MemoryTarget memory(bench.store);
+  RecordingTarget recorder(memory);
+  auto result = bench.sync(recorder);
+  BOOST_TEST_REQUIRE((result.outcome == Outcome::success));
+  BOOST_TEST(count_under(recorder.paths(Op::write_new_file), ".offsite/commits/") == k_small_folders);
+  BOOST_TEST(result.generation == k_small_folders);
+  BOOST_TEST(bench.mirror_difference() == "");
+}
+
+BOOST_AUTO_TEST_CASE(one_record_per_sync_without_per_folder_upload) {
+  Bench bench;
+  bench.repository.per_folder_upload = false;
+  build_small_repository(bench);
+  MemoryTarget memory(bench.store);
+  RecordingTarget recorder(memory);
+  auto result = bench.sync(recorder);
+  BOOST_TEST_REQUIRE((result.outcome == Outcome::success));
+  BOOST_TEST(count_under(recorder.paths(Op::write_new_file), ".offsite/commits/") == 1u);
+  BOOST_TEST(result.generation == 1u);
+  BOOST_TEST(bench.mirror_difference() == "");
+  auto state = committed_state(bench.store, bench.repository_id());
+  BOOST_TEST(state.folders.size() == k_small_folders);
+  BOOST_TEST(state.file_count() == k_small_files);
+
+  next_day_changes(bench);
+  MemoryTarget next(bench.store);
+  RecordingTarget next_recorder(next);
+  auto second = bench.sync(next_recorder);
+  BOOST_TEST_REQUIRE((second.outcome == Outcome::success));
+  BOOST_TEST(count_under(next_recorder.paths(Op::write_new_file), ".offsite/commits/") == 1u);
+  BOOST_TEST(second.generation == 2u);
+  BOOST_TEST(bench.mirror_difference() == "");
+}
+
+BOOST_AUTO_TEST_CASE(delete_guard_refuses_and_writes_nothing) {
+  Bench bench;
+  build_small_repository(bench);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  auto before = store_files(*bench.store);
+  // 4 of 6 committed files deleted: 67% > max_delete_percent 50.
+  bench.remove("PC-1/Daily/full.img");
+  bench.remove("PC-1/Daily/sub/inc-1.img");
+  bench.remove("PC-1/Weekly/w.img");
+  bench.remove("PC-2/Daily/d.img");
+  auto refused = bench.sync();
+  BOOST_TEST((refused.outcome == Outcome::failed));
+  BOOST_TEST_REQUIRE(refused.error.has_value());
+  BOOST_TEST(refused.error->kind == ErrorKind::refused);
+  BOOST_TEST(refused.error->message.find("deletes 4 of 6") != std::string::npos, refused.error->message);
+  BOOST_TEST((store_files(*bench.store) == before));
+
+  auto allowed = bench.sync(sync::SyncRequest{false, true, false});
+  BOOST_TEST(error_message(allowed) == "");
+  BOOST_TEST((allowed.outcome == Outcome::success));
+  BOOST_TEST(bench.mirror_difference() == "");
+  BOOST_TEST(allowed.files_deleted.size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(change_guard_refuses_a_rewritten_repository) {
+  Bench bench;
+  bench.repository.max_change_percent = 30;
+  build_small_repository(bench);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  auto before = store_files(*bench.store);
+  // 2 of 6 rewritten (33% > 30%), as ransomware would: other bytes, other sizes.
+  bench.put("PC-1/Daily/full.img", 200 * 1024 + 16, 77, k_day2_s);
+  bench.put("PC-1/Weekly/w.img", 70 * 1024 + 16, 78, k_day2_s);
+  auto refused = bench.sync();
+  BOOST_TEST_REQUIRE(refused.error.has_value());
+  BOOST_TEST(refused.error->kind == ErrorKind::refused);
+  BOOST_TEST(refused.error->message.find("max_change_percent") != std::string::npos, refused.error->message);
+  BOOST_TEST((store_files(*bench.store) == before));
+
+  auto allowed = bench.sync(sync::SyncRequest{false, true, false});
+  BOOST_TEST((allowed.outcome == Outcome::success));
+  BOOST_TEST(bench.mirror_difference() == "");
+}
+
+BOOST_AUTO_TEST_CASE(id_mismatch_stops_before_anything_is_written) {
+  Bench bench;
+  build_small_repository(bench);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  bench.store->put_file(".offsite/repository-id", "0f8fad5b-d9cb-469f-a165-70867728950e\n");
+  bench.put("PC-1/new.img", 100, 0, k_day2_s);
+  auto before = store_files(*bench.store);
+  auto mutations = bench.store->mutations;
+  auto result = bench.sync();
+  BOOST_TEST((result.outcome == Outcome::failed));
+  BOOST_TEST_REQUIRE(result.error.has_value());
+  BOOST_TEST(result.error->kind == ErrorKind::id_mismatch);
+  BOOST_TEST(result.error->message.find("Remote server ID does not match this repository") != std::string::npos);
+  BOOST_TEST(result.error->message.find("offsite reinitialize \"Test\"") != std::string::npos);
+  BOOST_TEST((store_files(*bench.store) == before));
+  BOOST_TEST(bench.store->mutations == mutations);
+}
+
+BOOST_AUTO_TEST_CASE(lost_local_id_makes_a_new_one_that_does_not_match) {
+  Bench bench;
+  build_small_repository(bench);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  auto old_id = bench.repository_id();
+  stdfs::remove(repo::repository_id_file(bench.root()));
+  auto before = store_files(*bench.store);
+  auto result = bench.sync();
+  BOOST_TEST_REQUIRE(result.error.has_value());
+  BOOST_TEST(result.error->kind == ErrorKind::id_mismatch);
+  BOOST_TEST(bench.repository_id() != old_id);
+  BOOST_TEST((store_files(*bench.store) == before));
+}
+
+BOOST_AUTO_TEST_CASE(claiming_a_folder_with_foreign_files_is_refused_listing_them) {
+  Bench bench;
+  build_small_repository(bench);
+  bench.store->put_file("old/data.bin", "old data");
+  bench.store->put_file("notes.txt", "someone's notes");
+  auto before = store_files(*bench.store);
+  auto result = bench.sync();
+  BOOST_TEST((result.outcome == Outcome::failed));
+  BOOST_TEST_REQUIRE(result.error.has_value());
+  BOOST_TEST(result.error->kind == ErrorKind::refused);
+  BOOST_TEST(result.error->message.find("old/") != std::string::npos, result.error->message);
+  BOOST_TEST(result.error->message.find("notes.txt") != std::string::npos, result.error->message);
+  BOOST_TEST((store_files(*bench.store) == before));
+  BOOST_TEST(!bench.store->exists(".offsite/repository-id"));
+}
+
+BOOST_AUTO_TEST_CASE(take_over_claims_another_repositorys_folder) {
+  Bench other;
+  other.put("PC-9/Daily/old.img", 3000);
+  BOOST_TEST_REQUIRE((other.sync().outcome == Outcome::success));
+  auto other_id = other.repository_id();
+
+  Bench bench;
+  bench.store = other.store; // the same remote folder
+  build_small_repository(bench);
+  auto refused = bench.sync();
+  BOOST_TEST_REQUIRE(refused.error.has_value());
+  BOOST_TEST(refused.error->kind == ErrorKind::id_mismatch);
+
+  auto taken = bench.sync(sync::SyncRequest{true, false, false});
+  BOOST_TEST(error_message(taken) == "");
+  BOOST_TEST_REQUIRE((taken.outcome == Outcome::success));
+  auto id = bench.repository_id();
+  BOOST_TEST(bench.store->file(".offsite/repository-id").value_or("") == id + "\n");
+  auto state = committed_state(bench.store, id);
+  BOOST_TEST(state.file_count() == k_small_files);
+  BOOST_TEST(unreadable_committed_files(*bench.store, state) == "");
+  // Our records continue above the previous owner's names, whose records are cleaned up.
+  BOOST_TEST(state.generation() > 1u);
+  BOOST_TEST(!committed_state(bench.store, other_id).record.has_value());
+  // The previous owner's files are deleted after the first commit (BRIEF §5.8).
+  BOOST_TEST(bench.mirror_difference() == "");
+  // The previous owner now meets the mismatch.
+  auto other_again = other.sync();
+  BOOST_TEST_REQUIRE(other_again.error.has_value());
+  BOOST_TEST(other_again.error->kind == ErrorKind::id_mismatch);
+  // And this repository syncs on as usual.
+  auto next = bench.sync();
+  BOOST_TEST((next.outcome == Outcome::success));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
