@@ -27,18 +27,11 @@ namespace {
 // written then loses its temporary name, and every file already restored stays.
 asio::awaitable<Result<sync::RestoreReport>> restore_until_stopped(target::Target& target, asio::thread_pool& pool,
                                                                    Stopper& stopper, sync::RestoreRequest request) {
-  auto executor = co_await asio::this_coro::executor;
   auto work = [&target, &pool, request]() -> asio::awaitable<Result<sync::RestoreReport>> {
     if (auto connected = co_await target.connect(); !connected) co_return Unexpected(std::move(connected).error());
     co_return co_await sync::restore_committed(target, pool, request);
   };
-  try {
-    co_return co_await asio::co_spawn(executor, std::move(work),
-                                      asio::bind_cancellation_slot(stopper.new_slot(), asio::use_awaitable));
-  } catch (const std::system_error& e) {
-    if (e.code() != asio::error::operation_aborted) throw;
-  }
-  co_return Result<sync::RestoreReport>(make_error(ErrorKind::cancelled, "stopped before the restore finished"));
+  co_return co_await run_stoppable(stopper, work, "stopped before the restore finished");
 }
 
 std::string report_json(const std::string& repository, const std::string& target, const std::string& destination,

@@ -27,18 +27,11 @@ namespace {
 // Runs the check so that SIGINT/SIGTERM cancel it at its next suspension point.
 asio::awaitable<Result<sync::VerifyReport>> verify_until_stopped(target::Target& target, Stopper& stopper,
                                                                  sync::VerifyRequest request) {
-  auto executor = co_await asio::this_coro::executor;
   auto work = [&target, request]() -> asio::awaitable<Result<sync::VerifyReport>> {
     if (auto connected = co_await target.connect(); !connected) co_return Unexpected(std::move(connected).error());
     co_return co_await sync::verify_remote(target, request);
   };
-  try {
-    co_return co_await asio::co_spawn(executor, std::move(work),
-                                      asio::bind_cancellation_slot(stopper.new_slot(), asio::use_awaitable));
-  } catch (const std::system_error& e) {
-    if (e.code() != asio::error::operation_aborted) throw;
-  }
-  co_return Result<sync::VerifyReport>(make_error(ErrorKind::cancelled, "stopped before the check finished"));
+  co_return co_await run_stoppable(stopper, work, "stopped before the check finished");
 }
 
 std::string report_json(const std::string& repository, const std::string& target, bool deep,

@@ -39,21 +39,6 @@ namespace {
 
 std::string now_timestamp() { return manifest::format_timestamp(std::chrono::system_clock::now()); }
 
-// Runs `make()`'s awaitable so that a stop request cancels it; a cancellation becomes an Error.
-template <class Make> auto stoppable(Stopper& stopper, Make make) -> decltype(make()) {
-  using Awaitable = decltype(make());
-  using Value = typename Awaitable::value_type;
-  if (stopper.requested()) co_return make_error(ErrorKind::cancelled, "stopped");
-  auto executor = co_await asio::this_coro::executor;
-  try {
-    co_return co_await asio::co_spawn(executor, std::move(make),
-                                      asio::bind_cancellation_slot(stopper.new_slot(), asio::use_awaitable));
-  } catch (const std::system_error& e) {
-    if (e.code() == asio::error::operation_aborted) co_return Value(make_error(ErrorKind::cancelled, "stopped"));
-    throw;
-  }
-}
-
 // Renews the lease every minute until cancelled.
 asio::awaitable<void> keep_lease(std::shared_ptr<RemoteLease> lease) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -230,7 +215,7 @@ private:
       bool allow = m_repository.allow_backups_during_sync;
       auto deadline = m_request.start_by;
       auto close_gate = [this, allow, deadline] { return m_gate.close(allow, deadline); };
-      auto closed = co_await stoppable(m_context.stopper, std::move(close_gate));
+      auto closed = co_await run_stoppable(m_context.stopper, close_gate);
       if (!closed && !m_context.stopper.requested() && m_request.start_by) {
         m_abandoned = true;
         co_return make_error(ErrorKind::cancelled, "the window ended before the running backups finished; the sync "
