@@ -48,17 +48,12 @@ Result<void> record_adopt_existing(const std::filesystem::path& state, const std
 } // namespace
 
 int cmd_reinitialize(const GlobalOptions& global, const ReinitializeOptions& options) {
-  auto config = load_config_or_report(global);
-  if (!config) return k_exit_usage;
-  const auto* repository = find_repository_or_report(*config, options.name);
-  if (!repository) return k_exit_usage;
-  log::set_level(config->service.log_level);
+  int failed_with = k_exit_success;
+  auto opened = open_repository(global, options.name, failed_with);
+  if (!opened) return failed_with;
+  const auto* repository = &opened->repository();
+  const auto& state = opened->state;
 
-  auto state = sync::repository_state_dir(config->service.state_dir, repository->name);
-  if (auto made = fs::create_directories(state, 0750); !made) {
-    fmt::print(stderr, "offsite: {}\n", made.error().message);
-    return k_exit_failed;
-  }
   // A lost ID file is replaced by a new ID here, as a sync would: reinitializing is how that new
   // ID takes the remote over.
   auto local_id = repo::load_or_create_repository_id(repository->path);
@@ -67,11 +62,8 @@ int cmd_reinitialize(const GlobalOptions& global, const ReinitializeOptions& opt
     return k_exit_failed;
   }
   Runtime runtime;
-  auto built = target::make_target(*repository, runtime.pool(), state);
-  if (!built) {
-    fmt::print(stderr, "offsite: {}: {}\n", repository->name, built.error().message);
-    return exit_code_for(built.error());
-  }
+  auto built = build_target_or_report(*opened, runtime, failed_with);
+  if (!built) return failed_with;
   auto* target = built->target.get();
   auto body = [target, id = *local_id, name = repository->name] { return take_over(*target, id, name); };
   auto outcome = runtime.run<Result<Takeover>>(std::move(body));

@@ -77,11 +77,10 @@ void print_human(const std::string& repository, const std::string& destination, 
 } // namespace
 
 int cmd_restore(const GlobalOptions& global, const RestoreOptions& options) {
-  auto config = load_config_or_report(global);
-  if (!config) return k_exit_usage;
-  const auto* repository = find_repository_or_report(*config, options.name);
-  if (!repository) return k_exit_usage;
-  log::set_level(config->service.log_level);
+  int failed_with = k_exit_success;
+  auto opened = open_repository(global, options.name, failed_with);
+  if (!opened) return failed_with;
+  const auto* repository = &opened->repository();
   if (options.to.empty()) {
     fmt::print(stderr, "offsite: restore: --to needs a directory\n");
     return k_exit_usage;
@@ -94,17 +93,9 @@ int cmd_restore(const GlobalOptions& global, const RestoreOptions& options) {
   }
 
   // Only the target settings are needed: the local repository and its ID may be gone.
-  auto state = sync::repository_state_dir(config->service.state_dir, repository->name);
-  if (auto made = fs::create_directories(state, 0750); !made) {
-    fmt::print(stderr, "offsite: {}\n", made.error().message);
-    return k_exit_failed;
-  }
   Runtime runtime;
-  auto built = target::make_target(*repository, runtime.pool(), state);
-  if (!built) {
-    fmt::print(stderr, "offsite: {}: {}\n", repository->name, built.error().message);
-    return exit_code_for(built.error());
-  }
+  auto built = build_target_or_report(*opened, runtime, failed_with);
+  if (!built) return failed_with;
   sync::RestoreRequest request{destination, options.folder};
   auto* target = built->target.get();
   auto body = [&runtime, target, request] {

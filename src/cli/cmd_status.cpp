@@ -18,6 +18,12 @@
 namespace offsite::cli {
 namespace {
 
+// Reads `key` into `out` if present with the right type; leaves `out` as it is otherwise.
+template <class T> void read_field(simdjson::dom::element element, const char* key, T& out) {
+  T value{};
+  if (element[key].get(value) == simdjson::SUCCESS) out = value;
+}
+
 // What the state files of one repository say. Status works from another process and while no
 // service runs: a running sync rewrites progress.json about once a second; every finished sync
 // leaves last-result.json.
@@ -51,10 +57,10 @@ RepositoryStatus read_status(const config::Service& service, const config::Repos
       std::string_view phase = "syncing";
       std::uint64_t done = 0, total = 0;
       double rate = 0;
-      (void)element["phase"].get(phase);
-      (void)element["bytes_done"].get(done);
-      (void)element["bytes_total"].get(total);
-      (void)element["bytes_per_second"].get(rate);
+      read_field(element, "phase", phase);
+      read_field(element, "bytes_done", done);
+      read_field(element, "bytes_total", total);
+      read_field(element, "bytes_per_second", rate);
       status.summary = fmt::format("{}, {} of {} at {}/s", phase, config::format_size(done), config::format_size(total),
                                    config::format_size(static_cast<std::uint64_t>(rate)));
     }
@@ -87,11 +93,11 @@ std::string describe_last_result(const std::optional<std::string>& json) {
   if (parser.parse(*json).get(element)) return "unreadable";
   std::string_view outcome = "?", finished = "?", error;
   std::uint64_t bytes = 0, generation = 0;
-  (void)element["outcome"].get(outcome);
-  (void)element["finished"].get(finished);
-  (void)element["bytes_uploaded"].get(bytes);
-  (void)element["generation"].get(generation);
-  (void)element["error"].get(error);
+  read_field(element, "outcome", outcome);
+  read_field(element, "finished", finished);
+  read_field(element, "bytes_uploaded", bytes);
+  read_field(element, "generation", generation);
+  read_field(element, "error", error);
   std::string line =
       fmt::format("{} at {}, {} uploaded, generation {}", outcome, finished, config::format_size(bytes), generation);
   if (!error.empty()) line += fmt::format(" ({})", error);

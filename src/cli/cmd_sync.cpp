@@ -64,23 +64,16 @@ int exit_code(const sync::SyncResult& result, int signal) {
 } // namespace
 
 int cmd_sync(const GlobalOptions& global, const SyncOptions& options) {
-  auto config = load_config_or_report(global);
-  if (!config) return k_exit_usage;
-  const auto* repository = find_repository_or_report(*config, options.name);
-  if (!repository) return k_exit_usage;
-  log::set_level(config->service.log_level);
+  int failed_with = k_exit_success;
+  auto opened = open_repository(global, options.name, failed_with);
+  if (!opened) return failed_with;
+  const auto* config = &opened->config;
+  const auto* repository = &opened->repository();
+  const auto& state = opened->state;
 
-  auto state = sync::repository_state_dir(config->service.state_dir, repository->name);
-  if (auto made = fs::create_directories(state, 0750); !made) {
-    fmt::print(stderr, "offsite: {}\n", made.error().message);
-    return k_exit_failed;
-  }
   Runtime runtime;
-  auto built = target::make_target(*repository, runtime.pool(), state);
-  if (!built) {
-    fmt::print(stderr, "offsite: {}: {}\n", repository->name, built.error().message);
-    return exit_code_for(built.error());
-  }
+  auto built = build_target_or_report(*opened, runtime, failed_with);
+  if (!built) return failed_with;
   auto lock = FileLock::open(state / "sync.lock");
   if (!lock) {
     fmt::print(stderr, "offsite: {}\n", lock.error().message);

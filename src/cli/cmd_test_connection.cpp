@@ -105,11 +105,12 @@ void print_human(const std::string& repository, const sync::ProbeReport& report,
 } // namespace
 
 int cmd_test_connection(const GlobalOptions& global, const TestConnectionOptions& options) {
-  auto config = load_config_or_report(global);
-  if (!config) return k_exit_usage;
-  const auto* repository = find_repository_or_report(*config, options.name);
-  if (!repository) return k_exit_usage;
-  log::set_level(config->service.log_level);
+  int failed_with = k_exit_success;
+  auto opened = open_repository(global, options.name, failed_with);
+  if (!opened) return failed_with;
+  const auto* config = &opened->config;
+  const auto* repository = &opened->repository();
+  const auto& state = opened->state;
   sync::HostKeyTrust host_key{options.accept_host_key, options.accepted_fingerprint};
   if (!host_key.pinned_fingerprint.empty() && host_key.pinned_fingerprint.rfind("SHA256:", 0) != 0) {
     fmt::print(stderr, "offsite: --accept-host-key={}: a fingerprint is written SHA256:…, as ssh-keygen -l prints it\n",
@@ -117,11 +118,6 @@ int cmd_test_connection(const GlobalOptions& global, const TestConnectionOptions
     return k_exit_usage;
   }
 
-  auto state = sync::repository_state_dir(config->service.state_dir, repository->name);
-  if (auto made = fs::create_directories(state, 0750); !made) {
-    fmt::print(stderr, "offsite: {}\n", made.error().message);
-    return k_exit_failed;
-  }
   // Read, never created: a wizard's test writes nothing into the repository.
   std::optional<std::string> local_id;
   if (auto read = repo::read_repository_id(repository->path); read)
@@ -130,11 +126,8 @@ int cmd_test_connection(const GlobalOptions& global, const TestConnectionOptions
     log::warning("test_connection.local_id", {{"repository", repository->name}, {"error", read.error().message}});
 
   Runtime runtime;
-  auto built = target::make_target(*repository, runtime.pool(), state);
-  if (!built) {
-    fmt::print(stderr, "offsite: {}: {}\n", repository->name, built.error().message);
-    return exit_code_for(built.error());
-  }
+  auto built = build_target_or_report(*opened, runtime, failed_with);
+  if (!built) return failed_with;
   auto* target = built->target.get();
   auto body = [target, local_id] { return sync::probe_target(*target, local_id); };
   auto report = runtime.run<sync::ProbeReport>(std::move(body));

@@ -5,7 +5,11 @@
 
 #include <fmt/format.h>
 
+#include "cli/exit_codes.hpp"
 #include "config/load.hpp"
+#include "sync/result.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
 
 namespace offsite::cli {
 
@@ -36,6 +40,36 @@ const config::Repository* find_repository_or_report(const config::Config& config
     return nullptr;
   }
   return *found;
+}
+
+std::optional<RepositoryCommand> open_repository(const GlobalOptions& global, const std::string& name, int& exit_code) {
+  exit_code = k_exit_usage;
+  auto config = load_config_or_report(global);
+  if (!config) return std::nullopt;
+  const auto* repository = find_repository_or_report(*config, name);
+  if (!repository) return std::nullopt;
+  log::set_level(config->service.log_level);
+  RepositoryCommand command;
+  command.index = static_cast<std::size_t>(repository - config->repositories.data());
+  command.state = sync::repository_state_dir(config->service.state_dir, repository->name);
+  command.config = std::move(*config);
+  if (auto made = fs::create_directories(command.state, 0750); !made) {
+    fmt::print(stderr, "offsite: {}\n", made.error().message);
+    exit_code = k_exit_failed;
+    return std::nullopt;
+  }
+  return command;
+}
+
+std::optional<target::BuiltTarget> build_target_or_report(const RepositoryCommand& command, Runtime& runtime,
+                                                          int& exit_code) {
+  auto built = target::make_target(command.repository(), runtime.pool(), command.state);
+  if (!built) {
+    fmt::print(stderr, "offsite: {}: {}\n", command.repository().name, built.error().message);
+    exit_code = exit_code_for(built.error());
+    return std::nullopt;
+  }
+  return std::move(*built);
 }
 
 std::string describe_schedule(const config::Repository& repository) {

@@ -14,6 +14,12 @@
 namespace offsite::service {
 namespace {
 
+// Reads `key` into `out` if present with the right type; leaves `out` as it is otherwise.
+template <class T> void read_field(simdjson::dom::element element, const char* key, T& out) {
+  T value{};
+  if (element[key].get(value) == simdjson::SUCCESS) out = value;
+}
+
 // Prometheus label values: backslash, quote and newline escaped.
 std::string label(std::string_view value) {
   std::string out;
@@ -52,11 +58,11 @@ void write_metrics(const config::Config& config) {
     if (parser.parse(*bytes).get(result)) continue;
     std::string_view outcome, started, finished;
     std::uint64_t uploaded = 0, files = 0;
-    (void)result["outcome"].get(outcome);
-    (void)result["started"].get(started);
-    (void)result["finished"].get(finished);
-    (void)result["bytes_uploaded"].get(uploaded);
-    (void)result["files_uploaded_count"].get(files);
+    read_field(result, "outcome", outcome);
+    read_field(result, "started", started);
+    read_field(result, "finished", finished);
+    read_field(result, "bytes_uploaded", uploaded);
+    read_field(result, "files_uploaded_count", files);
     auto name = label(repository.name);
     text += fmt::format("offsite_last_sync_success{{repository=\"{}\",outcome=\"{}\"}} {}\n", name, label(outcome),
                         outcome == "success" ? 1 : 0);
