@@ -112,7 +112,10 @@ int cmd_sync(const GlobalOptions& global, const SyncOptions& options) {
     auto report = [&] { return sync::report_progress(progress, repository->name, progress_file, terminal); };
     reporter.start(executor, std::move(report));
     sync::SyncContext context{*built->target, runtime.pool(), runtime.stopper(), progress, built->retry_policy};
-    sync::SyncRequest request{options.reinitialize, options.allow_mass_change, options.dry_run};
+    sync::SyncRequest request;
+    request.take_over = options.reinitialize;
+    request.allow_mass_change = options.allow_mass_change;
+    request.dry_run = options.dry_run;
     result = co_await sync::run_sync(context, *repository, config->service, request);
     co_await reporter.stop();
     std::error_code ignored;

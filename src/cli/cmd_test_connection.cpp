@@ -108,9 +108,7 @@ int cmd_test_connection(const GlobalOptions& global, const TestConnectionOptions
   int failed_with = k_exit_success;
   auto opened = open_repository(global, options.name, failed_with);
   if (!opened) return failed_with;
-  const auto* config = &opened->config;
   const auto* repository = &opened->repository();
-  const auto& state = opened->state;
   sync::HostKeyTrust host_key{options.accept_host_key, options.accepted_fingerprint};
   if (!host_key.pinned_fingerprint.empty() && host_key.pinned_fingerprint.rfind("SHA256:", 0) != 0) {
     fmt::print(stderr, "offsite: --accept-host-key={}: a fingerprint is written SHA256:…, as ssh-keygen -l prints it\n",

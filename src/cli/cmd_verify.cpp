@@ -83,9 +83,7 @@ int cmd_verify(const GlobalOptions& global, const VerifyOptions& options) {
   int failed_with = k_exit_success;
   auto opened = open_repository(global, options.name, failed_with);
   if (!opened) return failed_with;
-  const auto* config = &opened->config;
   const auto* repository = &opened->repository();
-  const auto& state = opened->state;
 
   Runtime runtime;
   auto built = build_target_or_report(*opened, runtime, failed_with);
