@@ -230,6 +230,7 @@ private:
     if (m_takeover) {
       if (auto adopted = co_await mark_adoptable(*plan); !adopted) co_return adopted;
     }
+    set_aside_unholdable(*plan);
     if (m_request.dry_run) {
       describe_plan(m_result, *plan);
       co_return Result<void>{};
@@ -311,6 +312,29 @@ private:
       }
     }
     co_return Result<void>{};
+  }
+
+  // Files the target cannot hold (larger than its file-size limit, as on FAT32) are reported at
+  // plan time, never silently lost: their committed copies stay, and the outcome is failed once
+  // everything else is committed (BRIEF §4, §5.10).
+  void set_aside_unholdable(SyncPlan& plan) {
+    std::uint64_t limit = m_target.capabilities().max_file_size;
+    if (limit == 0) return;
+    for (auto& folder : plan.folders) {
+      std::erase_if(folder.to_read, [&](const PlannedFile& file) {
+        if (file.local.size <= limit) return false;
+        m_result.files_skipped.push_back(
+            {file.local.path,
+             fmt::format("{} bytes: larger than the target can hold ({} bytes at most)", file.local.size, limit),
+             true});
+        plan.bytes_to_read -= file.local.size;
+        if (file.committed) folder.unchanged.push_back(*file.committed);
+        return true;
+      });
+      std::sort(folder.unchanged.begin(), folder.unchanged.end(),
+                [](const manifest::FileEntry& a, const manifest::FileEntry& b) { return a.path < b.path; });
+    }
+    std::erase_if(plan.folders, [](const FolderPlan& folder) { return !folder.needs_commit(); });
   }
 
   asio::awaitable<Result<SyncPlan>> make_sync_plan() {

@@ -281,3 +281,28 @@ BOOST_AUTO_TEST_CASE(take_over_claims_another_repositorys_folder) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(sync_run)
+
+BOOST_AUTO_TEST_CASE(files_the_target_cannot_hold_are_reported_and_keep_their_committed_copies) {
+  Bench bench;
+  bench.put("PC-1/Daily/small.img", 1000);
+  bench.put("PC-1/Daily/big.img", 3000);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  // The target now holds at most 4000 bytes a file (a FAT32-like limit); big.img grows past it.
+  bench.options.capabilities.max_file_size = 4000;
+  bench.put("PC-1/Daily/big.img", 5000, 7, k_day1_s + 60);
+  bench.put("PC-1/Daily/new.img", 100);
+  auto result = bench.sync();
+  BOOST_TEST((result.outcome == Outcome::failed)); // failed, after everything else was committed
+  BOOST_TEST_REQUIRE(result.files_skipped.size() == 1u);
+  BOOST_TEST(result.files_skipped[0].path == "PC-1/Daily/big.img");
+  BOOST_TEST(result.files_skipped[0].reason.find("larger than the target can hold") != std::string::npos);
+  BOOST_TEST(result.files_uploaded == std::vector<std::string>{"PC-1/Daily/new.img"});
+  auto mirror = mirror_files(*bench.store);
+  BOOST_TEST_REQUIRE(mirror.count("PC-1/Daily/big.img") == 1u);
+  BOOST_TEST(mirror.at("PC-1/Daily/big.img").size == 3000u); // the committed copy stays
+  BOOST_TEST(mirror.count("PC-1/Daily/new.img") == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
