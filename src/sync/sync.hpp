@@ -29,7 +29,7 @@ struct SyncRequest {
   bool dry_run = false;           // plan only: no lease, no claim, no recovery, nothing written
   // The window's end: a sync that cannot take the repository (running backups) by then is
   // abandoned (BRIEF §1 step 2). None for Run Now, which waits as long as it takes.
-  std::optional<std::chrono::system_clock::time_point> start_by;
+  std::optional<std::chrono::system_clock::time_point> start_by = std::nullopt;
 };
 
 struct SyncContext {
