@@ -26,6 +26,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/thread_pool.hpp>
+#include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
 #include "config/load.hpp"
@@ -194,7 +195,9 @@ private:
         log::info("sync.retry_scheduled",
                   {{"repository", repository->name}, {"at", manifest::format_timestamp(retry_at)}});
         write_service_state(state, "waiting to retry", window);
-        co_await wait_until(loop, retry_at);
+        // A reload wakes the wait; the retry still waits its full delay.
+        while (!m_stopping && !loop.retired && Clock::now() < retry_at)
+          co_await wait_until(loop, retry_at);
       }
       if (m_stopping || loop.retired) break;
       write_service_state(state, "idle", next_after(*loop.repository, *window));
@@ -269,8 +272,13 @@ private:
     loop.running_sync = &stopper;
     BackgroundTask window_end;
     if (repository.stop_at_window_end) {
+      // Its own timer: the loop's is woken by every reload, which must not lose the window's end.
       auto stop_at_end = [this, &loop, &stopper, end = window.end]() -> asio::awaitable<void> {
-        co_await wait_until(loop, end);
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        while (!m_stopping && Clock::now() < end) {
+          timer.expires_after(std::min<Clock::duration>(end - Clock::now(), std::chrono::minutes(1)));
+          co_await timer.async_wait(asio::use_awaitable); // throws when stopped: the sync ended
+        }
         if (Clock::now() >= end) {
           log::info("sync.window_end", {{"repository", loop.repository->name}});
           stopper.request();

@@ -74,8 +74,6 @@ std::filesystem::path repository_state_dir(const std::filesystem::path& state_di
 Result<void> store_result(const std::filesystem::path& repository_state, const SyncResult& result) {
   if (auto made = fs::create_directories(repository_state, 0750); !made) return made;
   std::string json = result_to_json(result);
-  if (auto written = fs::write_file_atomically(repository_state / "last-result.json", json + "\n", 0640); !written)
-    return written;
   auto history = repository_state / "history.jsonl";
   int fd = ::open(history.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) return Unexpected(error_from_errno(errno, fmt::format("cannot open {}", history.string())));
@@ -85,7 +83,8 @@ Result<void> store_result(const std::filesystem::path& repository_state, const S
   ::close(fd);
   if (written != static_cast<ssize_t>(line.size()))
     return Unexpected(error_from_errno(saved, fmt::format("cannot append to {}", history.string())));
-  return {};
+  // The history first: whoever sees a new last result finds it in the history too.
+  return fs::write_file_atomically(repository_state / "last-result.json", json + "\n", 0640);
 }
 
 } // namespace offsite::sync
