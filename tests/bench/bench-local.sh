@@ -1,0 +1,380 @@
+#!/usr/bin/env bash
+# Local-target speed and memory against references in the same run (BRIEF §8).
+#
+#   bench-local.sh [BENCH_DIR] [OFFSITE_BINARY]
+#       BENCH_DIR       where make-bench-repos.sh makes (or finds) main, files-20k, files-200k;
+#                       default /tmp/offsite-bench. Scratch copies go to BENCH_DIR/work (removed).
+#       OFFSITE_BINARY  default build/src/offsite (a release build: -Dbuildtype=release)
+#   Environment: RUNS (repeats per measurement, default 3; the median counts), CONCURRENCY
+#   (default 4), CHUNK_MIB (default 16), KEEP=1 keeps BENCH_DIR/work.
+#
+# Measures, with the page cache dropped before each "cold" run (sync; echo 3 >
+# /proc/sys/vm/drop_caches, needs root; without it every run is warm and the table says so):
+#   1. first sync of main (2 GiB) to an empty local target: offsite vs `cp -a` + `sync`, and vs
+#      `rclone sync --transfers 4`; cold and warm (source pre-read)
+#   2. no-change re-sync of main and of files-20k: offsite vs `rclone sync` (size + modtime);
+#      `rclone sync --checksum` (reads and hashes both sides) is shown for information
+#   3. next day (make-bench-repos.sh --next-day on a copy of main): offsite vs `cp -a` of the files
+#      offsite uploaded (its --json files_uploaded), cold; and that those are exactly the new and
+#      rewritten files
+#   4. peak RSS (/usr/bin/time -v) of the first sync of main, and of the first and no-change sync
+#      of files-200k against a one-file repository's
+# Every timed command ends with `sync` (offsite fsyncs each file itself; the trailing sync then
+# costs nothing but keeps the comparison equal). Prints each run, then a Markdown table; the
+# table is also written to BENCH_DIR/bench-local-table.md. Exits 1 if a goal is not met.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+bench_dir=$(realpath -m "${1:-/tmp/offsite-bench}")
+offsite=$(realpath -m "${2:-build/src/offsite}")
+runs=${RUNS:-3}
+concurrency=${CONCURRENCY:-4}
+chunk_mib=${CHUNK_MIB:-16}
+
+die() {
+  echo "bench-local: $*" >&2
+  exit 2
+}
+[[ -x $offsite ]] || die "$offsite not found: meson setup build -Dbuildtype=release && meson compile -C build"
+for tool in rclone jq openssl; do command -v $tool >/dev/null || die "$tool not found (Debian: apt-get install $tool)"; done
+[[ -x /usr/bin/time ]] || die "/usr/bin/time not found (Debian: apt-get install time)"
+[[ $runs =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number"
+
+mkdir -p "$bench_dir"
+exec 9>"$bench_dir/.bench-local.lock"
+flock -n 9 || die "another bench-local.sh is running on $bench_dir"
+bash "$here/make-bench-repos.sh" "$bench_dir"
+work=$bench_dir/work
+rm -rf "$work"
+mkdir -p "$work"
+[[ ${KEEP:-0} == 1 ]] || trap 'rm -rf "$work"' EXIT
+
+# --- helpers -----------------------------------------------------------------------------------
+
+can_drop=1
+sync
+if ! echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then
+  can_drop=0
+  echo "WARNING: cannot drop the page cache (not root?): every run below is warm-cache" >&2
+fi
+drop_caches() {
+  sync
+  if ((can_drop)); then echo 3 >/proc/sys/vm/drop_caches; fi
+}
+# Reads every file of a tree into the page cache.
+preread() { find "$1" -type f -print0 | xargs -0 -r cat >/dev/null; }
+now_ns() { date +%s%N; }
+seconds_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+max_load=0
+note_load() {
+  local l
+  l=$(cut -d' ' -f1 /proc/loadavg)
+  max_load=$(awk -v a="$max_load" -v b="$l" 'BEGIN { print (b > a ? b : a) }')
+  echo "== $* (load average $(load))"
+}
+
+declare -A samples=() # key -> space-separated values
+record() { samples[$1]="${samples[$1]:-} $2"; }
+median() {
+  # shellcheck disable=SC2086
+  printf '%s\n' ${samples[$1]} | sort -g | awk '{ a[NR] = $1 }
+    END { if (NR % 2) printf "%.3f", a[(NR + 1) / 2]; else printf "%.3f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+min_of() {
+  # shellcheck disable=SC2086
+  printf '%s\n' ${samples[$1]} | sort -g | head -n 1
+}
+maximum() {
+  # shellcheck disable=SC2086
+  printf '%s\n' ${samples[$1]} | sort -g | tail -n 1
+}
+
+# write_config NAME REPOSITORY: a config with its own state dir and target under $work/NAME.
+write_config() {
+  local name=$1 repository=$2 dir=$work/$1
+  mkdir -p "$dir/target"
+  cat >"$dir/config.toml" <<EOF
+[service]
+state_dir = "$dir/state"
+log_level = "warning"
+
+[[repository]]
+name = "$name"
+path = "$repository"
+folder = "Bench"
+folder_depth = 2
+concurrency = $concurrency
+chunk_size = "${chunk_mib}MiB"
+
+  [repository.target]
+  type = "local"
+  path = "$dir/target"
+EOF
+}
+# Forgets everything a sync of NAME left: the next one is a first sync.
+reset_offsite() {
+  rm -rf "$work/$1/state" "$work/$1/target"
+  mkdir -p "$work/$1/target"
+}
+
+# run_offsite NAME: one sync (then `sync`), timed; sets secs, rss_kib; the result is in
+# $work/NAME/result.json. Fails the bench if the sync does not succeed.
+run_offsite() {
+  local dir=$work/$1 start
+  start=$(now_ns)
+  if ! /usr/bin/time -v -o "$dir/time.txt" "$offsite" --config "$dir/config.toml" sync "$1" --json \
+    >"$dir/result.json" 2>"$dir/stderr.txt"; then
+    cat "$dir/stderr.txt" "$dir/result.json" >&2
+    die "offsite sync $1 failed"
+  fi
+  sync
+  secs=$(seconds_since "$start")
+  rss_kib=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$dir/time.txt")
+  [[ $(jq -r .outcome "$dir/result.json") == success ]] || die "offsite sync $1: $(jq -c '{outcome,error}' "$dir/result.json")"
+}
+uploaded() { jq -r .bytes_uploaded "$work/$1/result.json"; }
+
+# run_ref COMMAND...: timed, with the trailing sync; sets secs.
+run_ref() {
+  local start
+  start=$(now_ns)
+  "$@"
+  sync
+  secs=$(seconds_since "$start")
+}
+# offsite keeps its locks and the repository ID in the repository's .offsite/, which it never copies.
+# shellcheck disable=SC2317 # called through run_ref
+rclone_sync() { rclone --config /dev/null -q sync --transfers 4 --exclude '/.offsite/**' "$@"; }
+tree_bytes() {
+  find "$1" -path "$1/.offsite" -prune -o -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+mib_of_kib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+cache_label=cold
+((can_drop)) || cache_label="cold (NOT dropped)"
+
+# --- 1. first sync of main, cold then warm -----------------------------------------------------
+
+main=$bench_dir/main
+main_bytes=$(tree_bytes "$main")
+write_config first "$main"
+for cache in cold warm; do
+  for run in $(seq 1 "$runs"); do
+    note_load "first sync of main, $cache, run $run/$runs"
+    last=0 # the last warm run's mirrors stay for the no-change runs
+    [[ $cache == warm ]] && last=$((run == runs))
+
+    reset_offsite first
+    if [[ $cache == cold ]]; then drop_caches; else sync && preread "$main"; fi
+    run_offsite first
+    [[ $(uploaded first) == "$main_bytes" ]] || die "first sync uploaded $(uploaded first) bytes, not $main_bytes"
+    record "first.$cache.offsite" "$secs"
+    record first.rss "$rss_kib"
+    echo "   offsite          $secs s   peak RSS $(mib_of_kib "$rss_kib") MiB"
+
+    rm -rf "$work/cp"
+    if [[ $cache == cold ]]; then drop_caches; else sync && preread "$main"; fi
+    run_ref cp -a "$main" "$work/cp"
+    record "first.$cache.cp" "$secs"
+    echo "   cp -a + sync     $secs s"
+    rm -rf "$work/cp"
+
+    rm -rf "$work/rclone"
+    if [[ $cache == cold ]]; then drop_caches; else sync && preread "$main"; fi
+    run_ref rclone_sync "$main" "$work/rclone"
+    record "first.$cache.rclone" "$secs"
+    echo "   rclone sync      $secs s"
+    ((last)) || rm -rf "$work/rclone"
+  done
+done
+
+# --- 2. no-change re-sync of main and files-20k ------------------------------------------------
+
+# no_change KEY NAME SOURCE RCLONE_MIRROR: offsite's NAME and the rclone mirror are up to date.
+no_change() {
+  local key=$1 name=$2 source=$3 mirror=$4 cache run what
+  what=$(basename "$source")
+  for cache in cold warm; do
+    if [[ $cache == warm ]]; then # untimed: fills the cache for both
+      run_offsite "$name"
+      run_ref rclone_sync "$source" "$mirror"
+    fi
+    for run in $(seq 1 "$runs"); do
+      note_load "no-change re-sync of $what, $cache, run $run/$runs"
+      [[ $cache == cold ]] && drop_caches
+      run_offsite "$name"
+      [[ $(uploaded "$name") == 0 && $(jq -r .files_uploaded_count "$work/$name/result.json") == 0 ]] ||
+        die "no-change sync of $what uploaded something: $(jq -c . "$work/$name/result.json")"
+      record "$key.$cache.offsite" "$secs"
+      record "$key.rss" "$rss_kib"
+      echo "   offsite          $secs s   peak RSS $(mib_of_kib "$rss_kib") MiB"
+      [[ $cache == cold ]] && drop_caches
+      run_ref rclone_sync "$source" "$mirror"
+      record "$key.$cache.rclone" "$secs"
+      echo "   rclone sync      $secs s"
+      [[ $cache == cold ]] && drop_caches
+      run_ref rclone_sync --checksum "$source" "$mirror"
+      record "$key.$cache.rclone-checksum" "$secs"
+      echo "   rclone --checksum $secs s"
+    done
+  done
+}
+
+no_change nochange-main first "$main" "$work/rclone"
+rm -rf "$work/rclone" "$work/first"
+
+files20k=$bench_dir/files-20k
+write_config f20k "$files20k"
+note_load "first sync of files-20k (untimed set-up, shown for information)"
+drop_caches
+run_offsite f20k
+record first20k.offsite "$secs"
+echo "   offsite          $secs s"
+drop_caches
+run_ref rclone_sync "$files20k" "$work/rclone"
+record first20k.rclone "$secs"
+echo "   rclone sync      $secs s"
+no_change nochange-20k f20k "$files20k" "$work/rclone"
+rm -rf "$work/rclone" "$work/f20k"
+
+# --- 3. next day -------------------------------------------------------------------------------
+
+note_load "next day: copying main and syncing it once (untimed set-up)"
+mkdir -p "$work/day"
+cp -a "$main" "$work/day/main"
+rm -rf "$work/day/main/.offsite" # a copy is a new repository
+cp -a "$main.day" "$work/day/main.day"
+write_config nextday "$work/day/main"
+run_offsite nextday
+for run in $(seq 1 "$runs"); do
+  bash "$here/make-bench-repos.sh" --next-day "$work/day" | sed 's/^/   /'
+  day=$(cat "$work/day/main.day")
+  # What the change is, by construction: the day's new incrementals and PC-0002's full.
+  expected=$(cd "$work/day/main" && { find . -name "*_D$(printf %03d "$day")_I.img" -printf '%P\n'; echo PC-0002/Daily-System/Daily-System_D000_F.img; } | sort)
+  expected_bytes=$(cd "$work/day/main" && echo "$expected" | xargs stat -c %s | awk '{ s += $1 } END { printf "%.0f\n", s }')
+  record nextday.bytes "$expected_bytes"
+  note_load "next day $day, $cache_label, run $run/$runs"
+  drop_caches
+  run_offsite nextday
+  record nextday.offsite "$secs"
+  echo "   offsite          $secs s   uploaded $(uploaded nextday) bytes in $(jq -r .files_uploaded_count "$work/nextday/result.json") files, deleted $(jq -r .files_deleted_count "$work/nextday/result.json")"
+  got=$(jq -r '.files_uploaded[]' "$work/nextday/result.json" | sort)
+  if [[ $got == "$expected" && $(uploaded nextday) == "$expected_bytes" ]]; then record nextday.exact 1; else
+    record nextday.exact 0
+    echo "   NOT ONLY THE CHANGE: expected $expected_bytes bytes in $(echo "$expected" | wc -l) files" >&2
+  fi
+  rm -rf "$work/day-cp"
+  mkdir -p "$work/day-cp"
+  drop_caches
+  # shellcheck disable=SC2016 # the inner script's own arguments
+  run_ref bash -c 'cd "$1" && shift && jq -r ".files_uploaded[]" "$0" | xargs -d "\n" cp -a --parents -t "$1"' \
+    "$work/nextday/result.json" "$work/day/main" "$work/day-cp"
+  record nextday.cp "$secs"
+  echo "   cp -a (those)    $secs s"
+done
+rm -rf "$work/day" "$work/day-cp" "$work/nextday"
+
+# --- 4. memory: a one-file repository, then files-200k -----------------------------------------
+
+mkdir -p "$work/tiny/PC-0001/Def-01"
+head -c 1000 /dev/zero >"$work/tiny/PC-0001/Def-01/inc-0000.img"
+write_config tiny "$work/tiny"
+note_load "one-file repository (the memory baseline)"
+run_offsite tiny
+tiny_kib=$rss_kib
+echo "   offsite          $secs s   peak RSS $(mib_of_kib "$rss_kib") MiB"
+
+files200k=$bench_dir/files-200k
+count200k=$(find "$files200k" -type f | wc -l)
+write_config f200k "$files200k"
+note_load "first sync of files-200k, $cache_label"
+drop_caches
+run_offsite f200k
+record first200k.offsite "$secs"
+record first200k.rss "$rss_kib"
+echo "   offsite          $secs s   peak RSS $(mib_of_kib "$rss_kib") MiB"
+rm -rf "$work/cp"
+drop_caches
+run_ref cp -a "$files200k" "$work/cp"
+record first200k.cp "$secs"
+echo "   cp -a + sync     $secs s"
+rm -rf "$work/cp"
+drop_caches
+run_ref rclone_sync "$files200k" "$work/rclone"
+record first200k.rclone "$secs"
+echo "   rclone sync      $secs s"
+for run in $(seq 1 "$runs"); do
+  note_load "no-change re-sync of files-200k, $cache_label, run $run/$runs"
+  drop_caches
+  run_offsite f200k
+  record nochange200k.offsite "$secs"
+  record nochange200k.rss "$rss_kib"
+  echo "   offsite          $secs s   peak RSS $(mib_of_kib "$rss_kib") MiB"
+  drop_caches
+  run_ref rclone_sync "$files200k" "$work/rclone"
+  record nochange200k.rclone "$secs"
+  echo "   rclone sync      $secs s"
+done
+rm -rf "$work/rclone" "$work/f200k" "$work/cp"
+
+# --- the table ---------------------------------------------------------------------------------
+
+failed=0
+table=$bench_dir/bench-local-table.md
+{
+  echo "| measurement | reference | offsite | reference | ratio | goal | result |"
+  echo "|---|---|---:|---:|---:|---|---|"
+} >"$table"
+# row MEASUREMENT REFERENCE OFFSITE REF UNIT GOAL_RATIO ("" = for information)
+row() {
+  local ratio result
+  ratio=$(awk -v a="$3" -v b="$4" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+  if [[ -z $6 ]]; then
+    result=info
+  elif awk -v r="$ratio" -v g="$6" 'BEGIN { exit !(r <= g) }'; then result=met; else
+    result="**NOT MET**"
+    failed=1
+  fi
+  printf '| %s | %s | %s %s | %s %s | %s | %s | %s |\n' "$1" "$2" "$3" "$5" "$4" "$5" "$ratio" \
+    "${6:+<= ${6}x}" "$result" >>"$table"
+}
+for cache in cold warm; do
+  label=$cache
+  [[ $cache == cold ]] && label=$cache_label
+  row "first sync, main 2 GiB, $label" "cp -a + sync" "$(median "first.$cache.offsite")" "$(median "first.$cache.cp")" s 1.5
+  row "first sync, main 2 GiB, $label" "rclone sync" "$(median "first.$cache.offsite")" "$(median "first.$cache.rclone")" s 0.5
+done
+row "next day ($(awk -v b="$(median nextday.bytes)" 'BEGIN { printf "%.0f", b / 1048576 }') MiB new and rewritten), $cache_label" "cp -a of the uploaded files + sync" "$(median nextday.offsite)" "$(median nextday.cp)" s 1.2
+exact=$(min_of nextday.exact)
+printf '| next day: uploads exactly the new and rewritten files | by construction | %s | | | all runs | %s |\n' \
+  "$([[ $exact == 1 ]] && echo yes || echo no)" "$([[ $exact == 1 ]] && echo met || echo '**NOT MET**')" >>"$table"
+[[ $exact == 1 ]] || failed=1
+for key in nochange-main nochange-20k; do
+  what=$([[ $key == nochange-main ]] && echo "main 2 GiB" || echo "files-20k")
+  for cache in cold warm; do
+    label=$cache
+    [[ $cache == cold ]] && label=$cache_label
+    row "no-change re-sync, $what, $label" "rclone sync" "$(median "$key.$cache.offsite")" "$(median "$key.$cache.rclone")" s 0.5
+    row "no-change re-sync, $what, $label" "rclone sync --checksum" "$(median "$key.$cache.offsite")" "$(median "$key.$cache.rclone-checksum")" s ""
+  done
+done
+row "first sync, files-20k, $cache_label (1 run)" "rclone sync" "$(median first20k.offsite)" "$(median first20k.rclone)" s ""
+row "first sync, files-200k, $cache_label (1 run)" "cp -a + sync" "$(median first200k.offsite)" "$(median first200k.cp)" s ""
+row "first sync, files-200k, $cache_label (1 run)" "rclone sync" "$(median first200k.offsite)" "$(median first200k.rclone)" s ""
+row "no-change re-sync, files-200k, $cache_label" "rclone sync" "$(median nochange200k.offsite)" "$(median nochange200k.rclone)" s ""
+limit_mib=$((64 + 2 * concurrency * chunk_mib))
+row "peak RSS, first sync of main (max of runs)" "64 MiB + 2 x $concurrency x $chunk_mib MiB" \
+  "$(mib_of_kib "$(maximum first.rss)")" "$limit_mib" MiB 1.0
+for key in first200k nochange200k; do
+  what=$([[ $key == first200k ]] && echo "first sync" || echo "no-change re-sync")
+  per_file=$(awk -v a="$(maximum "$key.rss")" -v b="$tiny_kib" -v n="$count200k" 'BEGIN { printf "%.0f", (a - b) * 1024 / n }')
+  row "peak RSS, files-200k $what: $(mib_of_kib "$(maximum "$key.rss")") MiB less a one-file repository's $(mib_of_kib "$tiny_kib") MiB, per file" \
+    "300 B per file" "$per_file" 300 B 1.0
+done
+
+echo
+echo "$offsite (source $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)), $(nproc) cores; RUNS=$runs, median of each;" \
+  "concurrency $concurrency, chunk ${chunk_mib} MiB; highest 1-minute load average seen before a measurement: $max_load"
+cat "$table"
+exit "$failed"
