@@ -112,12 +112,6 @@ chunk_size = "${chunk_mib}MiB"
   path = "$dir/target"
 EOF
 }
-# Forgets everything a sync of NAME left: the next one is a first sync.
-reset_offsite() {
-  rm -rf "$work/$1/state" "$work/$1/target"
-  mkdir -p "$work/$1/target"
-}
-
 # run_offsite NAME: one sync (then `sync`), timed; sets secs, rss_kib; the result is in
 # $work/NAME/result.json. Fails the bench if the sync does not succeed.
 run_offsite() {
@@ -159,35 +153,47 @@ cache_label=cold
 main=$bench_dir/main
 main_bytes=$(tree_bytes "$main")
 write_config first "$main"
+# prepare CACHE DESTINATION...: removes the destinations, then drops the page cache (cold) or reads
+# the source into it (warm). The removal comes last before a warm run, so that every tool starts with
+# the pages of its previous copy just freed: on a VM that hands free memory back to its host (virtio
+# balloon free page reporting), a page cache that must grow costs a host fault per page; recently
+# freed pages are reused without one.
+prepare() {
+  local cache=$1
+  shift
+  if [[ $cache == cold ]]; then
+    rm -rf "$@"
+    drop_caches
+  else
+    preread "$main"
+    rm -rf "$@"
+    sync
+  fi
+}
+
 for cache in cold warm; do
   for run in $(seq 1 "$runs"); do
     note_load "first sync of main, $cache, run $run/$runs"
-    last=0 # the last warm run's mirrors stay for the no-change runs
-    [[ $cache == warm ]] && last=$((run == runs))
-
-    reset_offsite first
-    if [[ $cache == cold ]]; then drop_caches; else sync && preread "$main"; fi
+    prepare "$cache" "$work/first/state" "$work/first/target"
+    mkdir -p "$work/first/target"
     run_offsite first
     [[ $(uploaded first) == "$main_bytes" ]] || die "first sync uploaded $(uploaded first) bytes, not $main_bytes"
     record "first.$cache.offsite" "$secs"
     record first.rss "$rss_kib"
     echo "   offsite          $secs s   peak RSS $(mib_of_kib "$rss_kib") MiB"
 
-    rm -rf "$work/cp"
-    if [[ $cache == cold ]]; then drop_caches; else sync && preread "$main"; fi
+    prepare "$cache" "$work/cp"
     run_ref cp -a "$main" "$work/cp"
     record "first.$cache.cp" "$secs"
     echo "   cp -a + sync     $secs s"
-    rm -rf "$work/cp"
 
-    rm -rf "$work/rclone"
-    if [[ $cache == cold ]]; then drop_caches; else sync && preread "$main"; fi
+    prepare "$cache" "$work/rclone"
     run_ref rclone_sync "$main" "$work/rclone"
     record "first.$cache.rclone" "$secs"
     echo "   rclone sync      $secs s"
-    ((last)) || rm -rf "$work/rclone"
   done
 done
+rm -rf "$work/cp" # the last offsite and rclone copies stay for the no-change runs
 
 # --- 2. no-change re-sync of main and files-20k ------------------------------------------------
 
