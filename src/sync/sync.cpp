@@ -389,6 +389,7 @@ private:
                       m_hash_cache);
     std::function<void()> on_last_read = [this] { m_gate.open(); };
     auto transferred = co_await transfer.run(plan, std::move(*destinations), std::move(on_last_read));
+    co_await committer.publish_manifest_copy();
     co_await save_hash_cache();
     if (!transferred) co_return transferred;
 

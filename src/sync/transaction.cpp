@@ -142,11 +142,12 @@ asio::awaitable<Result<void>> Committer::write_record(const manifest::CommitReco
   auto back = co_await m_target.read_file(path, k_max_record_size);
   if (!back) co_return Unexpected(std::move(back).error());
   if (*back != bytes) co_return Unexpected(fence_error(m_target, record.generation, "holds another writer's record"));
-  co_await write_manifest_copy(bytes);
+  m_last_record = std::move(bytes);
   co_return Result<void>{};
 }
 
-asio::awaitable<void> Committer::write_manifest_copy(const std::string& record_bytes) {
+asio::awaitable<void> Committer::publish_manifest_copy() {
+  if (m_last_record.empty()) co_return;
   // For people and tools only; nothing reads it back, so a failure here is a warning.
   auto path = std::string(layout::k_manifest_copy);
   auto removed = co_await m_target.remove(path);
@@ -154,7 +155,7 @@ asio::awaitable<void> Committer::write_manifest_copy(const std::string& record_b
     log::warning("manifest_copy.failed", {{"error", removed.error().message}});
     co_return;
   }
-  auto written = co_await m_target.write_new_file(path, record_bytes);
+  auto written = co_await m_target.write_new_file(path, m_last_record);
   if (!written) log::warning("manifest_copy.failed", {{"error", written.error().message}});
 }
 

@@ -40,17 +40,22 @@ public:
   // fence of BRIEF §5.1. Returns the new generation.
   asio::awaitable<Result<std::uint64_t>> commit(std::vector<FolderCommit> folders);
 
+  // Rewrites `.offsite/manifest.json` as a copy of the last record this committer wrote (for
+  // people and tools; nothing reads it back). Once per sync, after the last commit, not after
+  // each folder's. Failures are only logged.
+  asio::awaitable<void> publish_manifest_copy();
+
 private:
   asio::awaitable<Result<manifest::FolderRef>> write_folder_manifest(const manifest::FolderManifest& folder);
   asio::awaitable<Result<void>> check_staged_sizes(const std::vector<FolderCommit>& folders);
   asio::awaitable<Result<std::uint64_t>> next_generation();
   asio::awaitable<Result<void>> write_record(const manifest::CommitRecord& record);
-  asio::awaitable<void> write_manifest_copy(const std::string& record_bytes);
 
   target::Target& m_target;
   std::string m_repository_id;
   std::string m_txid;
   CommittedState& m_state;
+  std::string m_last_record; // the bytes of the last record written, for publish_manifest_copy()
 };
 
 // Moves a committed record's pending files into place and removes the files it deleted

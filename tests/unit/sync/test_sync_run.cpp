@@ -126,6 +126,13 @@ BOOST_AUTO_TEST_CASE(per_folder_upload_writes_one_record_per_folder) {
   BOOST_TEST(count_under(recorder.paths(Op::write_new_file), ".offsite/commits/") == k_small_folders);
   BOOST_TEST(result.generation == k_small_folders);
   BOOST_TEST(bench.mirror_difference() == "");
+  // manifest.json is a copy of the last record, written once per sync rather than per record.
+  auto copy = bench.store->file(".offsite/manifest.json");
+  auto last = bench.store->file(".offsite/commits/" + std::to_string(k_small_folders) + ".json");
+  BOOST_TEST_REQUIRE(copy.has_value());
+  BOOST_TEST_REQUIRE(last.has_value());
+  BOOST_TEST(*copy == *last);
+  BOOST_TEST(count_under(recorder.paths(Op::write_new_file), ".offsite/manifest.json") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(one_record_per_sync_without_per_folder_upload) {
