@@ -384,7 +384,8 @@ private:
 
     Committer committer(m_target, m_repository_id, txid, m_committed);
     UploadSettings upload{m_repository.path, m_repository.chunk_size, m_context.retry_policy};
-    TransferSettings settings{m_repository.concurrency, m_repository.per_folder_upload, upload};
+    TransferSettings settings{m_repository.concurrency, m_repository.per_folder_upload, m_request.group_commits,
+                              upload};
     Transfer transfer(m_target, m_context.pool, m_context.stopper, committer, settings, m_context.progress, m_result,
                       m_hash_cache);
     std::function<void()> on_last_read = [this] { m_gate.open(); };

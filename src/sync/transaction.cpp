@@ -59,7 +59,8 @@ asio::awaitable<Result<manifest::FolderRef>> Committer::write_folder_manifest(co
     ref.bytes += file.size;
 
   auto path = layout::meta_path(ref.manifest);
-  auto written = co_await m_target.write_new_file(path, bytes);
+  // Durable with the record that references it, which is written next.
+  auto written = co_await m_target.write_new_file_deferred(path, bytes);
   if (!written && written.error().kind == ErrorKind::already_exists) {
     // Written by an earlier commit attempt of this transaction: fine if it is the same list.
     auto existing = co_await m_target.read_file(path, k_max_record_size);

@@ -126,14 +126,22 @@ asio::awaitable<Result<void>> Transfer::committer() {
   std::vector<std::size_t> all_done;
   for (;;) {
     while (!m_ready.empty() && !m_fatal && !m_stopper.requested()) {
-      std::size_t index = m_ready.front();
-      m_ready.erase(m_ready.begin());
       if (!m_settings.per_folder_commit) {
-        all_done.push_back(index);
+        all_done.insert(all_done.end(), m_ready.begin(), m_ready.end());
+        m_ready.clear();
         continue;
       }
-      std::vector<std::size_t> one{index};
-      auto committed = co_await commit(std::move(one));
+      // Group commit: every folder that finished while the previous record was being written goes
+      // into the next record together. Each folder still commits as soon as the committer is free,
+      // but a day of many small folders costs a few records instead of one per folder.
+      std::vector<std::size_t> ready;
+      if (m_settings.group_commits) {
+        ready.swap(m_ready);
+      } else {
+        ready.push_back(m_ready.front());
+        m_ready.erase(m_ready.begin());
+      }
+      auto committed = co_await commit(std::move(ready));
       if (!committed) {
         // Stop the uploads in flight and wait for them below: they use this object.
         if (!m_fatal) m_fatal = committed.error();

@@ -30,6 +30,7 @@ namespace offsite::sync {
 struct TransferSettings {
   int concurrency = 4;
   bool per_folder_commit = true;
+  bool group_commits = true; // per_folder_commit: folders ready together share a record
   UploadSettings upload;
 };
 

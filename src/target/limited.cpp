@@ -155,6 +155,12 @@ asio::awaitable<Result<void>> LimitedTarget::write_new_file(std::string path, st
   co_return co_await std::move(pending);
 }
 
+asio::awaitable<Result<void>> LimitedTarget::write_new_file_deferred(std::string path, std::string bytes) {
+  auto operation = [this, path, bytes = std::move(bytes)] { return m_inner->write_new_file_deferred(path, bytes); };
+  auto pending = with_slot(m_slots, std::move(operation));
+  co_return co_await std::move(pending);
+}
+
 asio::awaitable<Result<std::unique_ptr<Download>>> LimitedTarget::open_download(std::string path,
                                                                                 std::uint64_t offset) {
   auto operation = [this, path, offset] { return m_inner->open_download(path, offset); };

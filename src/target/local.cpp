@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "target/local_directory_syncs.hpp"
 #include "target/local_platform.hpp"
 #include "util/log.hpp"
 #include "util/offload.hpp"
@@ -48,8 +49,8 @@ Result<void> sync_parent(const std::filesystem::path& path) {
   return {};
 }
 
-// mkdir -p of `relative` under `base`, syncing each directory that gained an entry.
-Result<void> make_directories(const std::filesystem::path& base, std::string_view relative) {
+// mkdir -p of `relative` under `base`; each directory that gained an entry owes a sync.
+Result<void> make_directories(const std::filesystem::path& base, std::string_view relative, LocalDirectorySyncs& owed) {
   auto current = base;
   while (!relative.empty()) {
     auto slash = relative.find('/');
@@ -57,7 +58,7 @@ Result<void> make_directories(const std::filesystem::path& base, std::string_vie
     relative = slash == std::string_view::npos ? std::string_view() : relative.substr(slash + 1);
     int rc = platform::make_directory(current);
     if (rc == 0) {
-      if (auto synced = sync_parent(current); !synced) return synced;
+      owed.defer_parent(current);
       continue;
     }
     if (rc != EEXIST) return fail(rc, current, "cannot create directory");
@@ -68,15 +69,17 @@ Result<void> make_directories(const std::filesystem::path& base, std::string_vie
   return {};
 }
 
-Result<void> make_parents(const Location& where) {
-  return make_directories(where.target_path, parent_path(where.relative));
+Result<void> make_parents(const Location& where, LocalDirectorySyncs& owed) {
+  return make_directories(where.target_path, parent_path(where.relative), owed);
 }
 
 // Opens `where` with `open` (a File member), creating missing parents once on ENOENT.
-template <class Open> int open_creating_parents(platform::File& file, const Location& where, Open open, Error& error) {
+template <class Open>
+int open_creating_parents(platform::File& file, const Location& where, Open open, Error& error,
+                          LocalDirectorySyncs& owed) {
   int rc = (file.*open)(where.absolute);
   if (rc != ENOENT) return rc;
-  if (auto made = make_parents(where); !made) {
+  if (auto made = make_parents(where, owed); !made) {
     error = made.error();
     return -1;
   }
@@ -100,18 +103,33 @@ void remember_downgrade(RenameMethod before, RenameMethod after, const std::file
     log::warning("target.probe_cache_not_written", {{"error", written.error().message}});
 }
 
-// Moves `from` to the new name `to`, creating to's parents, syncing both directories.
-Result<void> move_to_new(RenameMethod& method, const Location& from, const Location& to) {
+// How a step's own directory change becomes durable: now (a commit point, a removal), or with the
+// next flush (see local_directory_syncs.hpp).
+enum class Durable { now, deferred };
+
+// Syncs every owed directory, then `dir`: the step just taken is durable, and so is everything
+// before it.
+Result<void> sync_now(LocalDirectorySyncs& owed, const std::filesystem::path& dir) {
+  if (auto flushed = owed.flush(); !flushed) return flushed;
+  if (int rc = platform::sync_directory(dir); rc != 0) return fail(rc, dir, "cannot sync directory");
+  return {};
+}
+
+// Moves `from` to the new name `to`, creating to's parents; both directories are synced as
+// `durable` says.
+Result<void> move_to_new(RenameMethod& method, const Location& from, const Location& to, LocalDirectorySyncs& owed,
+                         Durable durable) {
   int rc = move_exclusively(method, from.absolute, to.absolute);
   if (rc == ENOENT) {
-    if (auto made = make_parents(to); !made) return made;
+    if (auto made = make_parents(to, owed); !made) return made;
     rc = move_exclusively(method, from.absolute, to.absolute);
   }
   if (rc == EEXIST)
     return make_error(ErrorKind::already_exists, fmt::format("{}: already exists", to.absolute.string()));
   if (rc != 0) return fail(rc, to.absolute, fmt::format("cannot move {} here", from.absolute.string()));
-  if (auto synced = sync_parent(to.absolute); !synced) return synced;
-  if (from.absolute.parent_path() != to.absolute.parent_path()) return sync_parent(from.absolute);
+  if (from.absolute.parent_path() != to.absolute.parent_path()) owed.defer_parent(from.absolute);
+  if (durable == Durable::now) return sync_now(owed, to.absolute.parent_path());
+  owed.defer_parent(to.absolute);
   return {};
 }
 
@@ -123,11 +141,14 @@ Result<void> write_whole(const Location& where, platform::File& file, std::strin
   return {};
 }
 
-// write_new_file where renames cannot be exclusive: create the final name with O_EXCL directly.
-Result<void> create_new_file(const Location& where, std::string_view bytes) {
+// Creates `where` exclusively (O_EXCL) holding `bytes`, fsync'd. Its name is durable at once when
+// it is the final name (write_new_file where renames cannot be exclusive), deferred when it is a
+// temporary name about to be renamed.
+Result<void> create_new_file(const Location& where, std::string_view bytes, LocalDirectorySyncs& owed,
+                             Durable durable) {
   platform::File file;
   Error error;
-  int rc = open_creating_parents(file, where, &platform::File::create_exclusive, error);
+  int rc = open_creating_parents(file, where, &platform::File::create_exclusive, error, owed);
   if (rc < 0) return Unexpected(error);
   if (rc == EEXIST)
     return make_error(ErrorKind::already_exists, fmt::format("{}: already exists", where.absolute.string()));
@@ -137,14 +158,17 @@ Result<void> create_new_file(const Location& where, std::string_view bytes) {
     platform::remove_file(where.absolute);
     return written;
   }
-  return sync_parent(where.absolute);
+  if (durable == Durable::now) return sync_now(owed, where.absolute.parent_path());
+  owed.defer_parent(where.absolute);
+  return {};
 }
 
 class LocalUpload final : public Upload {
 public:
-  LocalUpload(asio::thread_pool& pool, std::filesystem::path path, platform::File file, std::uint64_t position)
+  LocalUpload(asio::thread_pool& pool, std::filesystem::path path, platform::File file, std::uint64_t position,
+              std::shared_ptr<LocalDirectorySyncs> owed)
       : m_pool(pool), m_path(std::move(path)), m_file(std::make_shared<platform::File>(std::move(file))),
-        m_position(position) {}
+        m_position(position), m_owed(std::move(owed)) {}
 
   asio::awaitable<Result<void>> write(std::span<const std::byte> bytes) override {
     if (!m_file->is_open())
@@ -162,12 +186,13 @@ public:
   asio::awaitable<Result<std::uint64_t>> finish() override {
     if (!m_file->is_open())
       co_return make_error(ErrorKind::permanent, fmt::format("{}: upload closed", m_path.string()));
-    auto work = [file = m_file, path = m_path]() -> Result<std::uint64_t> {
+    // The bytes are durable now; the name with the next commit point that references it.
+    auto work = [file = m_file, path = m_path, owed = m_owed]() -> Result<std::uint64_t> {
       std::uint64_t size = 0;
       if (int rc = file->sync(); rc != 0) return fail(rc, path, "cannot sync");
       if (int rc = file->size(size); rc != 0) return fail(rc, path, "cannot stat");
       file->close();
-      if (auto synced = sync_parent(path); !synced) return Unexpected(synced.error());
+      owed->defer_parent(path);
       return size;
     };
     auto pending = offload(m_pool, std::move(work));
@@ -187,6 +212,7 @@ private:
   std::filesystem::path m_path;
   std::shared_ptr<platform::File> m_file;
   std::uint64_t m_position;
+  std::shared_ptr<LocalDirectorySyncs> m_owed;
 };
 
 class LocalDownload final : public Download {
@@ -258,7 +284,15 @@ LocalTarget::LocalTarget(std::filesystem::path target_path, std::string folder, 
                          std::filesystem::path state_dir)
     : m_target_path(std::move(target_path)), m_folder(std::move(folder)),
       m_root(m_folder.empty() ? m_target_path : m_target_path / m_folder), m_pool(pool),
-      m_state_dir(std::move(state_dir)) {}
+      m_state_dir(std::move(state_dir)), m_owed(std::make_shared<LocalDirectorySyncs>()) {}
+
+LocalTarget::~LocalTarget() {
+  // Every sync ends with a removal (its lease) that flushed already; this covers the others.
+  if (auto flushed = m_owed->flush(); !flushed)
+    log::warning("target.directory_sync_failed", {{"error", flushed.error().message}});
+}
+
+std::size_t LocalTarget::owed_directory_syncs() const { return m_owed->owed(); }
 
 std::filesystem::path LocalTarget::absolute(std::string_view path) const {
   return path.empty() ? m_root : m_root / path;
@@ -322,8 +356,8 @@ asio::awaitable<Result<std::vector<RemoteEntry>>> LocalTarget::list(std::string 
 
 asio::awaitable<Result<void>> LocalTarget::make_directory(std::string path) {
   if (auto valid = check_path(path); !valid) co_return valid;
-  auto work = [where = locate(m_target_path, m_folder, path)] {
-    return make_directories(where.target_path, where.relative);
+  auto work = [where = locate(m_target_path, m_folder, path), owed = m_owed] {
+    return make_directories(where.target_path, where.relative, *owed);
   };
   auto pending = offload(m_pool, std::move(work));
   co_return co_await std::move(pending);
@@ -334,10 +368,10 @@ asio::awaitable<Result<std::unique_ptr<Upload>>> LocalTarget::start_upload(std::
   auto where = locate(m_target_path, m_folder, path);
   if (m_max_file_size != 0 && options.expected_size > m_max_file_size)
     co_return Unexpected(os_error(EFBIG, where.absolute, fmt::format("cannot hold {} bytes", options.expected_size)));
-  auto work = [where, offset = options.offset]() -> Result<platform::File> {
+  auto work = [where, offset = options.offset, owed = m_owed]() -> Result<platform::File> {
     platform::File file;
     Error error;
-    int rc = open_creating_parents(file, where, &platform::File::open_write, error);
+    int rc = open_creating_parents(file, where, &platform::File::open_write, error, *owed);
     if (rc < 0) return Unexpected(error);
     if (rc != 0) return fail(rc, where.absolute, "cannot open for upload");
     std::uint64_t size = 0;
@@ -352,7 +386,7 @@ asio::awaitable<Result<std::unique_ptr<Upload>>> LocalTarget::start_upload(std::
   auto pending = offload(m_pool, std::move(work));
   auto opened = co_await std::move(pending);
   if (!opened) co_return Unexpected(std::move(opened).error());
-  co_return std::make_unique<LocalUpload>(m_pool, where.absolute, std::move(*opened), options.offset);
+  co_return std::make_unique<LocalUpload>(m_pool, where.absolute, std::move(*opened), options.offset, m_owed);
 }
 
 asio::awaitable<Result<std::uint64_t>> LocalTarget::uploaded_size(std::string path, std::string /*resume_token*/) {
@@ -388,20 +422,30 @@ asio::awaitable<Result<std::string>> LocalTarget::read_file(std::string path, st
 }
 
 asio::awaitable<Result<void>> LocalTarget::write_new_file(std::string path, std::string bytes) {
+  co_return co_await write_new(std::move(path), std::move(bytes), true);
+}
+
+asio::awaitable<Result<void>> LocalTarget::write_new_file_deferred(std::string path, std::string bytes) {
+  co_return co_await write_new(std::move(path), std::move(bytes), false);
+}
+
+asio::awaitable<Result<void>> LocalTarget::write_new(std::string path, std::string bytes, bool commit_point) {
   if (auto valid = check_path(path); !valid) co_return valid;
   if (path.empty()) co_return make_error(ErrorKind::permanent, "write_new_file: the root is not a file");
   auto where = locate(m_target_path, m_folder, path);
   auto temporary_name = fmt::format(".{}{}{}", last_component(path), k_temporary_marker, generate_uuid().substr(0, 8));
   auto temporary = locate(m_target_path, m_folder, join_path(parent_path(path), temporary_name));
-  auto work = [where, temporary, bytes = std::move(bytes), method = m_method, state_dir = m_state_dir,
-               root = m_root]() mutable -> std::pair<Result<void>, RenameMethod> {
-    if (method == RenameMethod::exclusive_create) return {create_new_file(where, bytes), method};
+  // A commit point: it and everything before it are durable when it returns.
+  auto durable = commit_point ? Durable::now : Durable::deferred;
+  auto work = [where, temporary, bytes = std::move(bytes), method = m_method, state_dir = m_state_dir, root = m_root,
+               owed = m_owed, durable]() mutable -> std::pair<Result<void>, RenameMethod> {
+    if (method == RenameMethod::exclusive_create) return {create_new_file(where, bytes, *owed, durable), method};
     // Written whole under a temporary name, then brought in by an exclusive rename: readers
     // never see a torn file, and an existing name is never replaced.
-    auto staged = create_new_file(temporary, bytes);
+    auto staged = create_new_file(temporary, bytes, *owed, Durable::deferred);
     if (!staged) return {staged, method};
     auto before = method;
-    auto moved = move_to_new(method, temporary, where);
+    auto moved = move_to_new(method, temporary, where, *owed, durable);
     if (!moved) platform::remove_file(temporary.absolute);
     remember_downgrade(before, method, state_dir, root);
     return {moved, method};
@@ -431,11 +475,11 @@ asio::awaitable<Result<void>> LocalTarget::rename_to_new(std::string from, std::
   if (auto valid = check_path(from); !valid) co_return valid;
   if (auto valid = check_path(to); !valid) co_return valid;
   auto work = [source = locate(m_target_path, m_folder, from), destination = locate(m_target_path, m_folder, to),
-               method = m_method, state_dir = m_state_dir,
-               root = m_root]() mutable -> std::pair<Result<void>, RenameMethod> {
+               method = m_method, state_dir = m_state_dir, root = m_root,
+               owed = m_owed]() mutable -> std::pair<Result<void>, RenameMethod> {
     if (auto regular = check_regular_file(source); !regular) return {regular, method};
     auto before = method;
-    auto moved = move_to_new(method, source, destination);
+    auto moved = move_to_new(method, source, destination, *owed, Durable::deferred);
     remember_downgrade(before, method, state_dir, root);
     return {moved, method};
   };
@@ -447,13 +491,16 @@ asio::awaitable<Result<void>> LocalTarget::rename_to_new(std::string from, std::
 
 asio::awaitable<Result<void>> LocalTarget::remove(std::string path) {
   if (auto valid = check_path(path); !valid) co_return valid;
-  auto work = [absolute = absolute(path)]() -> Result<void> {
+  // What a removal assumes is a commit point, durable already (the record that stopped naming the
+  // file); the removal itself is durable with the next flush.
+  auto work = [absolute = absolute(path), owed = m_owed]() -> Result<void> {
     platform::FileInfo info;
     if (int rc = platform::stat_nofollow(absolute, info); rc != 0) return fail(rc, absolute, "cannot remove");
     if (info.is_directory)
       return make_error(ErrorKind::permanent, fmt::format("{}: cannot remove: is a directory", absolute.string()));
     if (int rc = platform::remove_file(absolute); rc != 0) return fail(rc, absolute, "cannot remove");
-    return sync_parent(absolute);
+    owed->defer_parent(absolute);
+    return {};
   };
   auto pending = offload(m_pool, std::move(work));
   co_return co_await std::move(pending);
@@ -461,11 +508,19 @@ asio::awaitable<Result<void>> LocalTarget::remove(std::string path) {
 
 asio::awaitable<Result<void>> LocalTarget::remove_directory(std::string path) {
   if (auto valid = check_path(path); !valid) co_return valid;
-  auto work = [absolute = absolute(path)]() -> Result<void> {
+  // The end of a transaction directory ends its roll-forward (recovery.cpp): every move and
+  // removal of its apply is made durable before it goes.
+  auto work = [absolute = absolute(path), owed = m_owed]() -> Result<void> {
+    owed->forget(absolute);
+    if (auto flushed = owed->flush(); !flushed) return flushed;
     int rc = platform::remove_directory(absolute);
     if (rc == EEXIST) rc = ENOTEMPTY;
-    if (rc != 0) return fail(rc, absolute, "cannot remove directory");
-    return sync_parent(absolute);
+    if (rc != 0) {
+      if (rc != ENOENT) owed->defer(absolute); // still there: what it owed is owed again
+      return fail(rc, absolute, "cannot remove directory");
+    }
+    owed->defer_parent(absolute);
+    return {};
   };
   auto pending = offload(m_pool, std::move(work));
   co_return co_await std::move(pending);
@@ -478,12 +533,14 @@ asio::awaitable<Result<void>> LocalTarget::copy(std::string from, std::string to
   auto temporary_name = fmt::format(".{}{}{}", last_component(to), k_temporary_marker, generate_uuid().substr(0, 8));
   auto work = [source = locate(m_target_path, m_folder, from), destination = locate(m_target_path, m_folder, to),
                temporary =
-                   locate(m_target_path, m_folder, join_path(parent_path(to), temporary_name))]() -> Result<void> {
+                   locate(m_target_path, m_folder, join_path(parent_path(to), temporary_name)),
+               owed = m_owed]() -> Result<void> {
     if (auto regular = check_regular_file(source); !regular) return regular;
-    if (auto made = make_parents(destination); !made) return made;
+    if (auto made = make_parents(destination, *owed); !made) return made;
     // Copied aside and renamed over `to`, so `to` is replaced atomically (replace_is_atomic).
     if (int rc = copy_file_contents(source.absolute, temporary.absolute, true); rc != 0)
       return fail(rc, destination.absolute, fmt::format("cannot copy {} here", source.absolute.string()));
+    if (auto flushed = owed->flush(); !flushed) return flushed;
     if (int rc = platform::rename_replace(temporary.absolute, destination.absolute); rc != 0) {
       platform::remove_file(temporary.absolute);
       return fail(rc, destination.absolute, "cannot rename copy");

@@ -1,10 +1,12 @@
 #pragma once
 // The local-path target: a folder, a USB disk, a mounted NAS share. Durable: files are fsync'd
-// before finish() and before a rename, and their directories after every create, rename and
-// remove, so what a call reported done survives a power cut. Every blocking call runs on the
+// before finish() and before a rename; directories are fsync'd in batches, before every commit
+// point (write_new_file) and removal (local_directory_syncs.hpp), so what a commit point reported
+// done survives a power cut together with everything before it. Every blocking call runs on the
 // offload pool; the event loop never blocks.
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include <asio/thread_pool.hpp>
@@ -19,6 +21,7 @@ public:
   // Root = `target_path`/`folder`. `state_dir` holds the cached rename probe ("" = no cache).
   LocalTarget(std::filesystem::path target_path, std::string folder, asio::thread_pool& pool,
               std::filesystem::path state_dir);
+  ~LocalTarget() override;
 
   Capabilities capabilities() const override;
   std::string describe() const override;
@@ -30,6 +33,7 @@ public:
   asio::awaitable<Result<std::uint64_t>> uploaded_size(std::string path, std::string resume_token) override;
   asio::awaitable<Result<std::string>> read_file(std::string path, std::uint64_t max_size) override;
   asio::awaitable<Result<void>> write_new_file(std::string path, std::string bytes) override;
+  asio::awaitable<Result<void>> write_new_file_deferred(std::string path, std::string bytes) override;
   asio::awaitable<Result<std::unique_ptr<Download>>> open_download(std::string path, std::uint64_t offset) override;
   asio::awaitable<Result<void>> rename_to_new(std::string from, std::string to) override;
   asio::awaitable<Result<void>> remove(std::string path) override;
@@ -39,8 +43,12 @@ public:
 
   // How rename_to_new works here (probed or cached at connect(); may be downgraded later).
   RenameMethod rename_method() const { return m_method; }
+  // Directories whose fsync is deferred to the next commit point or removal (for tests).
+  std::size_t owed_directory_syncs() const;
 
 private:
+  // write_new_file (a commit point) or write_new_file_deferred.
+  asio::awaitable<Result<void>> write_new(std::string path, std::string bytes, bool commit_point);
   // Errors name this absolute path; the checks of check_path() run first.
   std::filesystem::path absolute(std::string_view path) const;
 
@@ -51,6 +59,7 @@ private:
   std::filesystem::path m_state_dir;
   RenameMethod m_method = RenameMethod::renameat2;
   std::uint64_t m_max_file_size = 0;
+  std::shared_ptr<class LocalDirectorySyncs> m_owed;
 };
 
 } // namespace offsite::target

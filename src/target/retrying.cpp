@@ -144,6 +144,12 @@ asio::awaitable<Result<void>> RetryingTarget::write_new_file(std::string path, s
   co_return co_await std::move(pending);
 }
 
+asio::awaitable<Result<void>> RetryingTarget::write_new_file_deferred(std::string path, std::string bytes) {
+  auto attempt = [this, path, bytes] { return m_inner->write_new_file_deferred(path, bytes); };
+  auto pending = with_retries(*m_policy, std::move(attempt));
+  co_return co_await std::move(pending);
+}
+
 asio::awaitable<Result<std::unique_ptr<Download>>> RetryingTarget::open_download(std::string path,
                                                                                  std::uint64_t offset) {
   auto attempt = [this, path, offset] { return m_inner->open_download(path, offset); };

@@ -4,6 +4,10 @@
 
 namespace offsite::target {
 
+asio::awaitable<Result<void>> Target::write_new_file_deferred(std::string path, std::string bytes) {
+  co_return co_await write_new_file(std::move(path), std::move(bytes));
+}
+
 Result<void> check_path(std::string_view path) {
   if (path.empty()) return {};
   auto refuse = [&](std::string_view why) {

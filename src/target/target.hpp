@@ -74,8 +74,11 @@ public:
   // session is broken: abort() it, ask uploaded_size() and start a new session to resume.
   virtual asio::awaitable<Result<void>> write(std::span<const std::byte> bytes) = 0;
 
-  // Completes the upload and makes it durable (fsync'd on local, completed on S3); returns the
-  // size the server confirms. After finish() the file is visible under its path on every target.
+  // Completes the upload and makes its bytes durable (fsync'd on local, completed on S3); returns
+  // the size the server confirms. After finish() the file is visible under its path on every
+  // target. Its *name* may become durable only with the next write_new_file, remove_directory or
+  // copy on the same target (the local target batches directory syncs): the commit protocol only
+  // ever relies on it after such a call.
   virtual asio::awaitable<Result<std::uint64_t>> finish() = 0;
 
   // Ends the session without completing it. What the server confirmed so far stays (resumable
@@ -139,15 +142,24 @@ public:
   virtual asio::awaitable<Result<std::string>> read_file(std::string path, std::uint64_t max_size) = 0;
 
   // Creates `path` (parents as needed) holding `bytes`, whole or not at all where the target can
-  // promise it. ErrorKind::already_exists if `path` exists, where capabilities().exclusive_rename
-  // (elsewhere it may be replaced). After a crash, a file whose name contains
-  // k_temporary_marker may remain in the same directory: garbage, see is_temporary_name().
+  // promise it; durable when it returns, together with every earlier operation on this target (it
+  // is how commit points are made). ErrorKind::already_exists if `path` exists, where
+  // capabilities().exclusive_rename (elsewhere it may be replaced). After a crash, a file whose
+  // name contains k_temporary_marker may remain in the same directory: garbage, see
+  // is_temporary_name().
   virtual asio::awaitable<Result<void>> write_new_file(std::string path, std::string bytes) = 0;
+
+  // write_new_file() for a file that only a later write_new_file() makes reachable (a folder
+  // manifest, referenced by the commit record written next): its name may become durable only
+  // with that call, as an upload's does (see Upload::finish()). The default is write_new_file();
+  // the local target batches the directory syncs.
+  virtual asio::awaitable<Result<void>> write_new_file_deferred(std::string path, std::string bytes);
 
   // A reader of `path` starting at byte `offset`. ErrorKind::not_found if missing.
   virtual asio::awaitable<Result<std::unique_ptr<Download>>> open_download(std::string path, std::uint64_t offset) = 0;
 
-  // Moves the file `from` to the new name `to` (to's parents created as needed), durably.
+  // Moves the file `from` to the new name `to` (to's parents created as needed), durable no later
+  // than the next write_new_file, remove_directory or copy returns (see finish()).
   // ErrorKind::not_found if `from` is missing. ErrorKind::already_exists if `to` exists, where
   // capabilities().exclusive_rename, and then both files are left as they were; elsewhere the
   // target may replace `to`, so the commit protocol never relies on this alone (BRIEF §5.1, §6).
@@ -155,12 +167,14 @@ public:
   // be torn while `from` still exists whole.
   virtual asio::awaitable<Result<void>> rename_to_new(std::string from, std::string to) = 0;
 
-  // Removes the file `path`. ErrorKind::not_found if it is missing: the caller decides whether
-  // that is fine (it usually is when cleaning up). ErrorKind::permanent for a directory.
+  // Removes the file `path`, durable no later than the next write_new_file, remove_directory or
+  // copy returns. ErrorKind::not_found if it is missing: the caller decides whether that is fine
+  // (it usually is when cleaning up). ErrorKind::permanent for a directory.
   virtual asio::awaitable<Result<void>> remove(std::string path) = 0;
 
-  // Removes the empty directory `path`. ErrorKind::not_found if missing; ErrorKind::permanent if
-  // it is not empty. Success where directories do not exist (S3).
+  // Removes the empty directory `path`; every earlier operation on this target is durable before
+  // it goes (removing a transaction directory ends its roll-forward). ErrorKind::not_found if
+  // missing; ErrorKind::permanent if it is not empty. Success where directories do not exist (S3).
   virtual asio::awaitable<Result<void>> remove_directory(std::string path) = 0;
 
   // Copies `from` to `to` on the server (to's parents created as needed), replacing `to`

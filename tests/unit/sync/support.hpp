@@ -308,6 +308,7 @@ public:
 
   // One run_sync() on `target`.
   sync::SyncResult sync(target::Target& target, sync::SyncRequest request = {}) {
+    request.group_commits = request.group_commits && group_commits;
     sync::SyncProgress progress;
     Stopper stopper;
     sync::SyncContext context{target, pool, stopper, progress, nullptr};
@@ -328,6 +329,7 @@ public:
   std::vector<std::string> transaction_leftovers() const { return files_under(*store, ".offsite/tx/"); }
 
   std::shared_ptr<MemoryStore> store;
+  bool group_commits = true; // off: one record per folder, the same sequence every run
   MemoryOptions options;
   config::Repository repository;
   config::Service service;

@@ -27,6 +27,7 @@ std::string error_message(const sync::SyncResult& result) { return result.error 
 // The repository, the store and (for next_day) the committed first day, ready for the run under test.
 std::unique_ptr<Bench> prepare(const Scenario& scenario) {
   auto bench = std::make_unique<Bench>();
+  bench->group_commits = false; // every run must make the same mutations, crash point by crash point
   if (scenario.object_store) bench->options.capabilities = MemoryOptions::object_store_capabilities();
   bench->repository.per_folder_upload = scenario.per_folder;
   build_small_repository(*bench, 150 * 1024);

@@ -74,6 +74,45 @@ asio::awaitable<Result<std::uint64_t>> upload(Target& target, std::string path, 
 
 BOOST_AUTO_TEST_SUITE(target_local_fs)
 
+BOOST_FIXTURE_TEST_CASE(directory_syncs_are_batched_until_a_commit_point_or_removal, LocalFixture) {
+  // Uploads, moves and folder manifests owe their directories' fsyncs; a commit point
+  // (write_new_file) or a removal pays them all first (local_directory_syncs.hpp).
+  auto target = make();
+  auto steps = [&]() -> asio::awaitable<std::vector<std::size_t>> {
+    std::vector<std::size_t> owed;
+    BOOST_TEST_REQUIRE((co_await target->connect()).has_value());
+    BOOST_TEST_REQUIRE((co_await target->make_directory("")).has_value());
+    owed.push_back(target->owed_directory_syncs()); // 0: the folder (target path owed)
+    BOOST_TEST_REQUIRE((co_await upload(*target, "tx/1/files/a/one.img", "one")).has_value());
+    BOOST_TEST_REQUIRE((co_await upload(*target, "tx/1/files/a/two.img", "two")).has_value());
+    owed.push_back(target->owed_directory_syncs()); // 1: new directories and the staging dir
+    BOOST_TEST_REQUIRE((co_await target->write_new_file_deferred("folders/a.json", "{}")).has_value());
+    owed.push_back(target->owed_directory_syncs()); // 2: more
+    BOOST_TEST_REQUIRE((co_await target->write_new_file("commits/1.json", "{}")).has_value());
+    owed.push_back(target->owed_directory_syncs()); // 3: nothing
+    BOOST_TEST_REQUIRE((co_await target->rename_to_new("tx/1/files/a/one.img", "a/one.img")).has_value());
+    BOOST_TEST_REQUIRE((co_await target->rename_to_new("tx/1/files/a/two.img", "a/two.img")).has_value());
+    owed.push_back(target->owed_directory_syncs()); // 4: the folder (a/ is new), a/, the staging dir
+    BOOST_TEST_REQUIRE((co_await target->remove("commits/1.json")).has_value());
+    owed.push_back(target->owed_directory_syncs()); // 5: and commits/, for the removal
+    BOOST_TEST_REQUIRE((co_await target->remove_directory("tx/1/files/a")).has_value());
+    BOOST_TEST_REQUIRE((co_await target->remove_directory("tx/1/files")).has_value());
+    owed.push_back(target->owed_directory_syncs()); // 6: tx/1 (everything else was paid first)
+    co_return owed;
+  };
+  auto owed = run(steps);
+  BOOST_TEST(owed[0] == 1u);
+  BOOST_TEST(owed[1] > owed[0]);
+  BOOST_TEST(owed[2] > owed[1]);
+  BOOST_TEST(owed[3] == 0u);
+  BOOST_TEST(owed[4] == 3u); // once each, for two moves
+  BOOST_TEST(owed[5] == 4u);
+  BOOST_TEST(owed[6] == 1u);
+  BOOST_TEST(std::filesystem::exists(target_path / "SiteManager1/a/two.img"));
+  BOOST_TEST(std::filesystem::exists(target_path / "SiteManager1/folders/a.json"));
+  target.reset(); // pays what is owed
+}
+
 BOOST_FIXTURE_TEST_CASE(the_rename_probe_is_cached_and_reused, LocalFixture) {
   auto target = make();
   auto connect = [&]() -> asio::awaitable<Result<void>> { co_return co_await target->connect(); };
