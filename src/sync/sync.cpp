@@ -376,20 +376,20 @@ private:
 
     // The journal is written once, before the first upload: recovery must know what every byte
     // in staging belongs to, whatever instant the sync dies at.
-    auto journal = make_journal(m_repository_id, txid, m_committed.generation(), plan, *destinations);
-    auto journal_path = layout::journal(txid);
-    auto journal_bytes = manifest::write_journal(journal);
-    if (auto written = co_await m_target.write_new_file(journal_path, journal_bytes); !written) co_return written;
+    if (auto written = co_await write_journal(txid, plan, *destinations); !written) co_return written;
     failpoint("journal");
 
     Committer committer(m_target, m_repository_id, txid, m_committed);
     UploadSettings upload{m_repository.path, m_repository.chunk_size, m_context.retry_policy};
     TransferSettings settings{m_repository.concurrency, m_repository.per_folder_upload, m_request.group_commits,
                               upload};
-    Transfer transfer(m_target, m_context.pool, m_context.stopper, committer, settings, m_context.progress, m_result,
-                      m_hash_cache);
+    // Per-file transfer state (destinations, outcomes) goes as soon as the transfer ends, before
+    // the clean-up reads records back: the peak memory of a sync of many files is here.
+    auto transfer = std::make_unique<Transfer>(m_target, m_context.pool, m_context.stopper, committer, settings,
+                                               m_context.progress, m_result, m_hash_cache);
     std::function<void()> on_last_read = [this] { m_gate.open(); };
-    auto transferred = co_await transfer.run(plan, std::move(*destinations), std::move(on_last_read));
+    auto transferred = co_await transfer->run(plan, std::move(*destinations), std::move(on_last_read));
+    transfer.reset();
     co_await committer.publish_manifest_copy();
     co_await save_hash_cache();
     if (!transferred) co_return transferred;
@@ -407,6 +407,19 @@ private:
     if (auto cleaned = co_await cleanup_after_commit(m_target, m_committed, old_transactions, txid); !cleaned)
       m_result.warnings.push_back("clean-up incomplete (the next sync finishes it): " + cleaned.error().message);
     co_return Result<void>{};
+  }
+
+  // A coroutine of its own, so the journal and its bytes (a few hundred bytes per file) are freed
+  // before the first upload instead of living through the whole transfer.
+  asio::awaitable<Result<void>> write_journal(std::string txid, const SyncPlan& plan,
+                                              const std::map<std::string, UploadDestination>& destinations) {
+    std::string bytes;
+    {
+      auto journal = make_journal(m_repository_id, txid, m_committed.generation(), plan, destinations);
+      bytes = manifest::write_journal(journal);
+    }
+    auto path = layout::journal(txid);
+    co_return co_await m_target.write_new_file(std::move(path), std::move(bytes));
   }
 
   asio::awaitable<void> save_hash_cache() {
