@@ -212,8 +212,8 @@ asio::awaitable<Result<std::uint64_t>> Committer::commit(std::vector<FolderCommi
   co_return record.generation;
 }
 
-asio::awaitable<Result<void>> apply_commit(target::Target& target, std::vector<manifest::PendingEntry> pending,
-                                           std::vector<std::string> deleted, CommittedState state) {
+asio::awaitable<Result<void>> apply_commit(target::Target& target, const std::vector<manifest::PendingEntry>& pending,
+                                           std::vector<std::string> deleted, const CommittedState& state) {
   for (const auto& entry : pending) {
     auto staged_path = layout::meta_path(entry.staged);
     auto staged = co_await target.stat(staged_path);

@@ -62,7 +62,9 @@ private:
 // (`deleted`); idempotent, so recovery re-runs it after a crash at any point (roll forward).
 // `state` is the committed state the record made: it gives each pending file's size, to
 // recognise an entry that was applied already.
-asio::awaitable<Result<void>> apply_commit(target::Target& target, std::vector<manifest::PendingEntry> pending,
-                                           std::vector<std::string> deleted, CommittedState state);
+// `pending` and `state` are read by reference (a sync of many files would copy hundreds of
+// thousands of entries otherwise): the caller keeps both alive until it completes.
+asio::awaitable<Result<void>> apply_commit(target::Target& target, const std::vector<manifest::PendingEntry>& pending,
+                                           std::vector<std::string> deleted, const CommittedState& state);
 
 } // namespace offsite::sync

@@ -134,12 +134,16 @@ asio::awaitable<Result<void>> Transfer::committer() {
       // Group commit: every folder that finished while the previous record was being written goes
       // into the next record together. Each folder still commits as soon as the committer is free,
       // but a day of many small folders costs a few records instead of one per folder.
+      // A group stays under k_group_pending_files staged files (one folder may exceed it alone), so
+      // a first sync of many small files does not hold one huge record in memory.
       std::vector<std::size_t> ready;
-      if (m_settings.group_commits) {
-        ready.swap(m_ready);
-      } else {
+      std::size_t pending_files = 0;
+      while (!m_ready.empty()) {
+        std::size_t next = m_folders[m_ready.front()].pending.size();
+        if (!ready.empty() && (!m_settings.group_commits || pending_files + next > k_group_pending_files)) break;
         ready.push_back(m_ready.front());
         m_ready.erase(m_ready.begin());
+        pending_files += next;
       }
       auto committed = co_await commit(std::move(ready));
       if (!committed) {

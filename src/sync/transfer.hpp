@@ -27,6 +27,9 @@ class Target;
 
 namespace offsite::sync {
 
+// The most staged files one group commit takes (more only when a single folder has more).
+inline constexpr std::size_t k_group_pending_files = 4096;
+
 struct TransferSettings {
   int concurrency = 4;
   bool per_folder_commit = true;

@@ -1,6 +1,7 @@
 #include "target/local_directory_syncs.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -10,33 +11,31 @@ namespace offsite::target {
 
 void LocalDirectorySyncs::defer(const std::filesystem::path& dir) {
   std::lock_guard lock(m_mutex);
-  // Batches are a few directories long (one per folder being uploaded), so a linear search is
-  // cheaper than a set.
-  if (std::find(m_owed.begin(), m_owed.end(), dir) == m_owed.end()) m_owed.push_back(dir);
+  m_owed.insert(dir.native());
 }
 
 void LocalDirectorySyncs::forget(const std::filesystem::path& dir) {
   std::lock_guard lock(m_mutex);
-  std::erase(m_owed, dir);
+  m_owed.erase(dir.native());
 }
 
 Result<void> LocalDirectorySyncs::flush() {
-  std::vector<std::filesystem::path> owed;
+  std::vector<std::string> owed;
   {
     std::lock_guard lock(m_mutex);
-    owed.swap(m_owed);
+    owed.assign(m_owed.begin(), m_owed.end());
+    m_owed.clear();
   }
   // Shorter paths first: a parent is synced before the directories created inside it.
-  std::stable_sort(owed.begin(), owed.end(), [](const std::filesystem::path& a, const std::filesystem::path& b) {
-    return a.native().size() < b.native().size();
+  std::sort(owed.begin(), owed.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
   });
   for (std::size_t i = 0; i < owed.size(); ++i) {
     int rc = platform::sync_directory(owed[i]);
     if (rc == 0 || rc == ENOENT) continue; // removed since: nothing of it is relied on any more
     std::lock_guard lock(m_mutex);
-    for (std::size_t j = i; j < owed.size(); ++j)
-      if (std::find(m_owed.begin(), m_owed.end(), owed[j]) == m_owed.end()) m_owed.push_back(owed[j]);
-    return Unexpected(error_from_errno(rc, fmt::format("{}: cannot sync directory", owed[i].string())));
+    m_owed.insert(owed.begin() + static_cast<std::ptrdiff_t>(i), owed.end());
+    return Unexpected(error_from_errno(rc, fmt::format("{}: cannot sync directory", owed[i])));
   }
   return {};
 }

@@ -20,7 +20,8 @@
 
 #include <filesystem>
 #include <mutex>
-#include <vector>
+#include <string>
+#include <unordered_set>
 
 #include "util/error.hpp"
 
@@ -44,7 +45,7 @@ public:
 
 private:
   mutable std::mutex m_mutex;
-  std::vector<std::filesystem::path> m_owed; // distinct, in the order deferred
+  std::unordered_set<std::string> m_owed; // native paths
 };
 
 } // namespace offsite::target
