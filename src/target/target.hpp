@@ -48,6 +48,9 @@ struct Capabilities {
                                    // be uploaded straight to its final name
   bool server_side_copy = false;   // copy() works without moving the bytes through us
   bool reports_free_space = false; // free_space() returns a value
+  bool rediscovers_uploads = false; // uploaded_size(path, "") finds an unfinished upload an earlier
+                                    // run left at `path` (S3 lists its multipart uploads), so a
+                                    // journal entry needs no resume token to be continued
   int max_connections = 4;         // operations worth running at once
   std::uint64_t max_file_size = 0; // 0 = unlimited; FAT32: 4 GiB - 1
 };
