@@ -20,6 +20,7 @@ import hmac
 import http.client
 import json
 import os
+import shutil
 import ssl
 import subprocess
 import time
@@ -242,6 +243,27 @@ class S3Server:
 
     def stop(self):
         subprocess.run([os.path.join(HERE, "stop.sh"), self.run_dir], timeout=30)
+
+    def restart(self, store=None, *server_args):
+        """Stops the server and starts it again on the same ports and credentials, its store
+        emptied (store=None) or replaced by a copy of the directory `store` (see save_store)."""
+        self.stop()
+        data = self.info["data_dir"]
+        shutil.rmtree(data, ignore_errors=True)
+        if store:
+            shutil.copytree(store, data, symlinks=True)
+        env = dict(os.environ, S3_TEST_ACCESS_KEY=self.access_key, S3_TEST_SECRET_KEY=self.secret_key)
+        fresh = S3Server.start(self.run_dir, "--port", str(self.info["http_port"]),
+                               "--https-port", str(self.info["https_port"]), *server_args, env=env)
+        self.info = fresh.info
+        self.pid = fresh.pid
+
+    def save_store(self, destination):
+        """Copies the store (stopped for the copy, then started again) for a later restart(store)."""
+        self.stop()
+        shutil.rmtree(destination, ignore_errors=True)
+        shutil.copytree(self.info["data_dir"], destination, symlinks=True)
+        self.restart(destination)
 
     def alive(self):
         try:
