@@ -99,8 +99,9 @@ def open_uploads(server, prefix=""):
 
 
 def requests(server, action=None, key_prefix="", since=0):
-    """Entries of the server's request log (after the first `since`), optionally of one action."""
-    entries = server.log(100000)[since:]
+    """The server's requests after sequence number `since` (server.mark()), optionally of one
+    action and key prefix."""
+    entries = server.log(200000, since)
     return [e for e in entries if (action is None or e["action"] == action) and (e["key"] or "").startswith(key_prefix)]
 
 

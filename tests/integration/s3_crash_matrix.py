@@ -74,7 +74,7 @@ class S3Matrix(crash_matrix.Matrix):
     def after_kill(self, label, scenario, acceptable):
         self.refresh()
         self.confirmed_parts = {u["upload_id"]: len(u["parts"]) for u in self.server.uploads()}
-        self.log_mark = len(self.server.log(100000))
+        self.log_mark = self.server.mark()
         super().after_kill(label, scenario, acceptable)
 
     def run_point(self, scenario_name, scenario, steps):
@@ -89,7 +89,7 @@ class S3Matrix(crash_matrix.Matrix):
         if resumed:
             # The recovering sync's UploadParts of the upload(s) the kill interrupted.
             sent = {}
-            for entry in self.server.log(100000)[self.log_mark:]:
+            for entry in self.server.log(200000, self.log_mark):
                 if entry["action"] == "UploadPart" and entry["status"] == 200:
                     sent[entry["key"]] = sent.get(entry["key"], 0) + 1
             big_key = f"{crash_matrix.FOLDER}/{BIG}"

@@ -87,7 +87,7 @@ def cuts(exe, checks, server, base, rng):
         checks.ok(result.rc == 0, "cuts: a first sync through the proxy exits 0", result.describe())
         common.rewrite_in_place(f"{case.repository}/PC-1/Daily/full.img", rng)
         proxy.command("reset-stats")
-        since = len(server.log(100000))
+        since = server.mark()
         # Each connection is reset after 12 MiB sent, two cuts in all: a part in flight is lost each time.
         proxy.set(cut_up=12 * MiB, max_cuts=2)
         result = case.sync("--json")
@@ -144,7 +144,7 @@ def bad_answers(exe, checks, server, base, rng):
     log("== 503 SlowDown")
     common.rewrite_in_place(big, rng)
     common.write_file(f"{case.repository}/PC-1/Daily/incr-2.img", 3000, rng)
-    since = len(server.log(100000))
+    since = server.mark()
     server.add_fault(action="UploadPart", mode="status", status=503, count=2)
     server.add_fault(action="PutObject", mode="status", status=503, count=1, prefix=f"{case.prefix}Site/PC-1")
     result = case.sync()

@@ -307,8 +307,13 @@ class S3Server:
     def stats(self, reset=False):
         return self.control("stats", "DELETE" if reset else "GET")
 
-    def log(self, n=1000):
-        return self.control(f"log?n={n}")
+    def log(self, n=1000, since=0):
+        """The last n requests, or those after sequence number `since` (see mark())."""
+        return self.control(f"log?n={n}&since={since}")
+
+    def mark(self):
+        """The sequence number of the last request so far: log(since=mark) are the later ones."""
+        return self.control("stats")["last_seq"]
 
     def configure(self, **settings):
         return self.control("config", "POST", settings)

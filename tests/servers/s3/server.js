@@ -32,7 +32,7 @@ let options;
 let store;
 let auth;
 const faults = new core.Faults();
-const stats = { requests: {}, statuses: {}, bytes_in: 0 };
+const stats = { requests: {}, statuses: {}, bytes_in: 0, last_seq: 0 };
 const requestLog = [];
 let logStream = null;
 let nextRequestId = 1;
@@ -867,7 +867,11 @@ async function control(req, res) {
       }
       return reply(200, stats);
     }
-    if (what === 'log') return reply(200, requestLog.slice(-Number(url.searchParams.get('n') || 1000)));
+    if (what === 'log') {
+      const since = Number(url.searchParams.get('since') || 0);
+      const entries = requestLog.filter((entry) => entry.seq > since);
+      return reply(200, entries.slice(-Number(url.searchParams.get('n') || 1000)));
+    }
     if (what === 'config') {
       if (req.method === 'POST') {
         const patch = JSON.parse(body);
@@ -903,7 +907,8 @@ async function control(req, res) {
 async function handle(req, res) {
   if (req.url.startsWith('/_offsite/')) return control(req, res);
   const started = process.hrtime.bigint();
-  const ctx = { id: (nextRequestId++).toString(16).toUpperCase().padStart(16, '0'), req, res, responseHeaders: {}, status: 0, code: null };
+  const seq = nextRequestId++;
+  const ctx = { seq, id: seq.toString(16).toUpperCase().padStart(16, '0'), req, res, responseHeaders: {}, status: 0, code: null };
   ctx.responseHeaders['x-amz-request-id'] = ctx.id;
   ctx.responseHeaders['x-amz-id-2'] = ctx.id;
   ctx.responseHeaders.Server = 'offsite-test-s3';
@@ -928,12 +933,13 @@ function record(ctx, started) {
   const status = ctx.status || (ctx.res.writableFinished ? ctx.res.statusCode : 'aborted');
   byStatus[status] = (byStatus[status] || 0) + 1;
   const entry = {
-    id: ctx.id, method: ctx.req.method, action, bucket: ctx.parsed && ctx.parsed.bucket, key: ctx.parsed && ctx.parsed.key,
+    seq: ctx.seq, id: ctx.id, method: ctx.req.method, action, bucket: ctx.parsed && ctx.parsed.bucket, key: ctx.parsed && ctx.parsed.key,
     part: ctx.parsed && ctx.parsed.query.get('partNumber'), status, code: ctx.code,
     fault: ctx.fault ? ctx.fault.mode : undefined, ms: Number(process.hrtime.bigint() - started) / 1e6,
   };
   requestLog.push(entry);
-  if (requestLog.length > 20000) requestLog.splice(0, 10000);
+  stats.last_seq = Math.max(stats.last_seq, ctx.seq);
+  if (requestLog.length > 200000) requestLog.splice(0, 100000);
   if (logStream) logStream.write(JSON.stringify(entry) + '\n');
 }
 
