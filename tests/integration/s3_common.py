@@ -1,0 +1,133 @@
+"""Helpers of the S3 integration tests: the S3 test server (tests/servers/s3) started for a test
+and stopped by PID on exit, offsite configs pointing at it, and a local copy of the remote
+(downloaded with our own signed GETs) so that the local-target checks of common.py and
+crash_matrix.py (mirror equals repository, the committed state read independently) apply
+unchanged to what is in the bucket.
+"""
+
+import os
+import shutil
+import sys
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "servers", "s3"))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import common  # noqa: E402
+from s3test import NS, S3Server  # noqa: E402,F401
+
+BUCKET = "offsite-test"
+
+
+def start_server(*server_args):
+    """The S3 test server in a temporary run directory; skips the test (77) without node."""
+    if not shutil.which("node"):
+        common.log("node is not installed (scripts/install-deps.sh --tests): skipped")
+        sys.exit(common.SKIP)
+    run_dir = os.path.join(common.temp_dir("s3server"), "run")
+    server = S3Server.start(run_dir, *server_args)
+    common.on_exit(server.stop)
+    return server
+
+
+def require_s3_target(exe, server):
+    """Skips the test (77) while this build has no S3 target."""
+    base = common.temp_dir("s3-probe")
+    os.makedirs(os.path.join(base, "repository"))
+    config = common.write_config(os.path.join(base, "probe.toml"), state_dir=os.path.join(base, "state"),
+                                 repositories=[{"name": "probe", "path": os.path.join(base, "repository"),
+                                                "folder": "Probe", "target": s3_target(server, "probe")}])
+    result = common.Offsite(exe, config).run("test-connection", "probe")
+    if "not available in this build" in result.output:
+        common.log(f"the S3 target is not in this build: skipped ({result.output.strip()})")
+        sys.exit(common.SKIP)
+
+
+def s3_target(server, prefix="", https=False, **extra):
+    return server.target_config(prefix, https=https, **extra)
+
+
+def list_keys(server, prefix=""):
+    """Every key under prefix, through ListObjectsV2 pages (our client, signed)."""
+    client = server.client()
+    keys = []
+    token = None
+    while True:
+        params = {"prefix": prefix}
+        if token:
+            params["continuation_token"] = token
+        response = client.list_v2(BUCKET, **params)
+        if response.status != 200:
+            raise RuntimeError(f"listing {prefix!r}: {response}")
+        root = response.xml()
+        keys += [c.findtext(f"{NS}Key") for c in root.findall(f"{NS}Contents")]
+        if root.findtext(f"{NS}IsTruncated") != "true":
+            break
+        token = root.findtext(f"{NS}NextContinuationToken")
+    client.close()
+    return keys
+
+
+def download(server, destination, prefix=""):
+    """Replaces `destination` with the objects under prefix, as files (keys ending in '/', the
+    directory markers, become directories)."""
+    shutil.rmtree(destination, ignore_errors=True)
+    os.makedirs(destination)
+    client = server.client()
+    for key in list_keys(server, prefix):
+        relative = key[len(prefix):]
+        path = os.path.join(destination, relative)
+        if key.endswith("/"):
+            os.makedirs(path, exist_ok=True)
+            continue
+        response = client.get(BUCKET, key)
+        if response.status != 200:
+            raise RuntimeError(f"GET {key}: {response}")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as out:
+            out.write(response.body)
+    client.close()
+
+
+def objects(server, prefix=""):
+    """{key: (size, etag)} under prefix, from the server's control view (no request counted)."""
+    return {o["key"]: (o["size"], o["etag"]) for o in server.objects(BUCKET) if o["key"].startswith(prefix)}
+
+
+def open_uploads(server, prefix=""):
+    return [u for u in server.uploads() if u["key"].startswith(prefix)]
+
+
+def requests(server, action=None, key_prefix="", since=0):
+    """The server's requests after sequence number `since` (server.mark()), optionally of one
+    action and key prefix."""
+    entries = server.log(200000, since)
+    return [e for e in entries if (action is None or e["action"] == action) and (e["key"] or "").startswith(key_prefix)]
+
+
+def quote_key(key):
+    return urllib.parse.quote(key, safe="/-_.~")
+
+
+class S3Offsite(common.Offsite):
+    """common.Offsite whose every run() is followed by a fresh download of the remote into
+    `mirror_root`, so that file-system checks see what the bucket holds."""
+
+    def __init__(self, exe, config, server, mirror_root, prefix=""):
+        super().__init__(exe, config)
+        self.server = server
+        self.mirror_root = mirror_root
+        self.prefix = prefix
+
+    def refresh(self):
+        download(self.server, self.mirror_root, self.prefix)
+
+    def run(self, *command, **kwargs):
+        result = super().run(*command, **kwargs)
+        self.refresh()
+        return result
+
+
+def no_secret(checks, server, label, *texts):
+    leaked = [i for i, text in enumerate(texts) if server.secret_key in (text or "")]
+    checks.ok(not leaked, f"{label}: the secret key appears in no output", f"in outputs {leaked}")
