@@ -243,7 +243,12 @@ asio::awaitable<Result<void>> S3Target::remove(std::string path) {
   // An unfinished multipart upload of this key costs storage while invisible: abort it too.
   auto aborted = co_await abort_uploads_of(path);
   if (!aborted) co_return Unexpected(std::move(aborted).error());
-  if (info || *aborted) co_return Result<void>{};
+  if (info || *aborted) {
+    // Its directory may have been only implied by this key: remember it existed (remove_directory).
+    for (auto dir = parent_path(path); !dir.empty(); dir = parent_path(dir))
+      m_emptied.insert(std::string(dir));
+    co_return Result<void>{};
+  }
   auto directory = co_await is_directory(path);
   if (!directory) co_return Unexpected(std::move(directory).error());
   if (*directory)
@@ -261,7 +266,11 @@ asio::awaitable<Result<void>> S3Target::remove_directory(std::string path) {
   for (const auto& object : listed->objects)
     (object.key == prefix ? marker : other) = true;
   if (other) co_return make_error(ErrorKind::permanent, fmt::format("{}: directory not empty", where(path)));
-  if (!marker) co_return make_error(ErrorKind::not_found, fmt::format("{}: not found", where(path)));
+  if (!marker) {
+    // No marker: a directory only implied by keys, gone with its last file (or never there).
+    if (m_emptied.count(path)) co_return Result<void>{};
+    co_return make_error(ErrorKind::not_found, fmt::format("{}: not found", where(path)));
+  }
   co_return co_await m_client.remove(prefix, where(path));
 }
 

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,7 @@ private:
   net::S3Client m_client;
   std::string m_root; // prefix/folder, no trailing '/'
   std::map<std::string, Found> m_found;
+  std::set<std::string> m_emptied; // implied directories whose files remove() took
 };
 
 // The largest multiple of `unit` at or below `size`.
