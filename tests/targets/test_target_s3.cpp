@@ -14,6 +14,8 @@
 #include <map>
 #include <sys/wait.h>
 
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 #include <boost/test/unit_test.hpp>
 #include <curl/curl.h>
@@ -310,6 +312,30 @@ BOOST_FIXTURE_TEST_CASE(bad_answers_become_clear_errors, S3Fixture) {
     BOOST_TEST(listed.error().message.find("malformed XML") != std::string::npos, listed.error().message);
     server.control("DELETE", "faults");
     co_await expect_no_unfinished_uploads(target);
+  });
+}
+
+// A request cancelled while the server sits on it (here: a timer wins the race) ends at once and
+// leaves no transfer in the multi; the next request works.
+BOOST_FIXTURE_TEST_CASE(a_cancelled_request_ends_at_once, S3Fixture) {
+  auto& server = Server::get();
+  with_target(*this, [&](S3Fixture& fixture, S3Target& target) -> asio::awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    server.control("POST", "faults",
+                   "{\"action\": \"HeadObject\", \"mode\": \"delay\", \"delay_ms\": 5000, \"prefix\": \"" +
+                       fixture.prefix + "/\"}");
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(200));
+    auto started = std::chrono::steady_clock::now();
+    auto stat = target.stat("slow");
+    auto wait = timer.async_wait(asio::use_awaitable);
+    auto winner = co_await (std::move(stat) || std::move(wait));
+    auto took = std::chrono::steady_clock::now() - started;
+    BOOST_TEST(winner.index() == 1u); // the timer
+    BOOST_TEST(took < std::chrono::seconds(2));
+    auto http = net::CurlMulti::of(co_await asio::this_coro::executor);
+    BOOST_TEST(http->active() == 0u);
+    server.control("DELETE", "faults");
+    OFFSITE_CO_REQUIRE_OK(target.write_new_file("after", "x"), "a request after the cancelled one");
   });
 }
 
