@@ -144,6 +144,13 @@ class S3Offsite(common.Offsite):
         self.server = server
         self.mirror_root = mirror_root
         self.prefix = prefix
+        self.after_start = None  # called with the process start() began, before start() returns
+
+    def start(self, *command, env=None):
+        process = super().start(*command, env=env)
+        if self.after_start:
+            self.after_start(process)
+        return process
 
     def refresh(self):
         download(self.server, self.mirror_root, self.prefix)
