@@ -8,6 +8,7 @@ unchanged to what is in the bucket.
 import os
 import shutil
 import sys
+import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,9 +49,13 @@ def s3_target(server, prefix="", https=False, **extra):
 
 
 def list_keys(server, prefix=""):
-    """Every key under prefix, through ListObjectsV2 pages (our client, signed)."""
-    client = server.client()
-    keys = []
+    return list(list_entries(server, prefix))
+
+
+def list_entries(server, prefix=""):
+    """{key: ETag} of every object under prefix, through ListObjectsV2 pages (our client, signed)."""
+    client = server.client(observer=True)
+    keys = {}
     token = None
     while True:
         params = {"prefix": prefix}
@@ -60,7 +65,7 @@ def list_keys(server, prefix=""):
         if response.status != 200:
             raise RuntimeError(f"listing {prefix!r}: {response}")
         root = response.xml()
-        keys += [c.findtext(f"{NS}Key") for c in root.findall(f"{NS}Contents")]
+        keys.update((c.findtext(f"{NS}Key"), c.findtext(f"{NS}ETag")) for c in root.findall(f"{NS}Contents"))
         if root.findtext(f"{NS}IsTruncated") != "true":
             break
         token = root.findtext(f"{NS}NextContinuationToken")
@@ -68,17 +73,29 @@ def list_keys(server, prefix=""):
     return keys
 
 
+_downloaded = {}  # destination -> {key: etag} of the files it holds
+
+
 def download(server, destination, prefix=""):
-    """Replaces `destination` with the objects under prefix, as files (keys ending in '/', the
-    directory markers, become directories)."""
-    shutil.rmtree(destination, ignore_errors=True)
-    os.makedirs(destination)
-    client = server.client()
-    for key in list_keys(server, prefix):
-        relative = key[len(prefix):]
-        path = os.path.join(destination, relative)
+    """Makes `destination` hold exactly the objects under prefix, as files (keys ending in '/',
+    the directory markers, become directories). Listed with ListObjectsV2 and fetched with GET
+    (our signed client); an object whose ETag did not change since the last call is kept."""
+    held = _downloaded.setdefault(destination, {})
+    if not os.path.isdir(destination):
+        held.clear()
+    client = server.client(observer=True)
+    listed = list_entries(server, prefix)
+    for key in set(held) - set(listed):
+        path = os.path.join(destination, key[len(prefix):])
+        if os.path.isfile(path):
+            os.remove(path)
+        del held[key]
+    for key, etag in listed.items():
+        path = os.path.join(destination, key[len(prefix):])
         if key.endswith("/"):
             os.makedirs(path, exist_ok=True)
+            continue
+        if held.get(key) == etag and os.path.isfile(path):
             continue
         response = client.get(BUCKET, key)
         if response.status != 200:
@@ -86,7 +103,16 @@ def download(server, destination, prefix=""):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as out:
             out.write(response.body)
+        held[key] = etag
     client.close()
+    prune_empty_directories(destination)
+
+
+def prune_empty_directories(root):
+    """Directories left empty by deleted objects go too (S3 has no directories)."""
+    for directory, dirs, names in os.walk(root, topdown=False):
+        if directory != root and not dirs and not names and not os.listdir(directory):
+            os.rmdir(directory)
 
 
 def objects(server, prefix=""):
@@ -118,13 +144,23 @@ class S3Offsite(common.Offsite):
         self.server = server
         self.mirror_root = mirror_root
         self.prefix = prefix
+        self.after_start = None  # called with the process start() began, before start() returns
+
+    def start(self, *command, env=None):
+        process = super().start(*command, env=env)
+        if self.after_start:
+            self.after_start(process)
+        return process
 
     def refresh(self):
         download(self.server, self.mirror_root, self.prefix)
 
     def run(self, *command, **kwargs):
         result = super().run(*command, **kwargs)
+        started = time.monotonic()
         self.refresh()
+        common.log(f"  time  {command[0]} {result.elapsed:.1f}s (exit {result.rc}), "
+                   f"then the remote read back in {time.monotonic() - started:.1f}s")
         return result
 
 

@@ -51,6 +51,7 @@ class Case:
         repository = {"name": name, "path": self.repository, "folder": "Site", "chunk_size": "5MiB",
                       "concurrency": 2, "max_change_percent": 100, "max_delete_percent": 100, "target": target}
         repository.update(settings)
+        os.makedirs(self.repository, exist_ok=True)
         config = common.write_config(os.path.join(base, name, "offsite.toml"),
                                      state_dir=os.path.join(base, name, "state"), repositories=[repository])
         self.offsite = s3_common.S3Offsite(exe, config, server, self.remote, self.prefix)

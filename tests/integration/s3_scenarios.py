@@ -40,6 +40,11 @@ def read_tree_text(root):
     return "\n".join(texts)
 
 
+def diff_objects(before, after):
+    return "\n".join(f"{key}: {before.get(key)} -> {after.get(key)}"
+                     for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key))
+
+
 def main():
     exe = sys.argv[1]
     checks = common.Checks("s3_scenarios")
@@ -135,7 +140,8 @@ def main():
     checks.ok(result.rc == 1 and "signature" in result.output.lower(),
               "a wrong secret: sync exits 1 and says the signature does not match", result.describe())
     checks.ok("wJalrXUtnFEMI" not in result.output, "the wrong secret is not shown either")
-    checks.ok(s3_common.objects(server) == before, "nothing was written")
+    after = s3_common.objects(server)
+    checks.ok(after == before, "nothing was written", diff_objects(before, after))
 
     log("== remote ID of another repository")
     id_key = f"{PREFIX}/Site/.offsite/repository-id"
@@ -150,7 +156,8 @@ def main():
     checks.ok(result.rc == 3, "sync against a remote with another ID exits 3", result.describe())
     checks.ok("Remote server ID does not match this repository" in result.output,
               "the message says 'Remote server ID does not match this repository'", result.describe())
-    checks.ok(s3_common.objects(server) == before, "the refused sync wrote nothing in the bucket")
+    after = s3_common.objects(server)
+    checks.ok(after == before, "the refused sync wrote nothing in the bucket", diff_objects(before, after))
     client.put(s3_common.BUCKET, id_key, own_id)
     result = offsite.run("sync", "main")
     checks.ok(result.rc == 0, "with its own ID back, sync exits 0", result.describe())
@@ -166,7 +173,8 @@ def main():
     checks.ok(result.rc == 5, "claiming a folder with foreign objects is refused with exit 5", result.describe())
     checks.ok("old-tool" in result.output and "readme.txt" in result.output,
               "the refusal lists the foreign objects (or their top-level folder)", result.describe())
-    checks.ok(s3_common.objects(server) == before, "the refused claim wrote nothing in the bucket")
+    after = s3_common.objects(server)
+    checks.ok(after == before, "the refused claim wrote nothing in the bucket", diff_objects(before, after))
     result = offsite.run("sync", "foreign", "--reinitialize")
     outputs.append(result.output)
     checks.ok(result.rc == 0, "sync --reinitialize takes the folder over and exits 0", result.describe())

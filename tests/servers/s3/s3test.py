@@ -56,7 +56,10 @@ class Response:
 
 class S3Client:
     def __init__(self, endpoint, access_key, secret_key, region="us-east-1", ca_file=None,
-                 session_token=None):
+                 session_token=None, observer=False):
+        """observer: the server's fault rules never apply to this client's requests (a test
+        reading what the bucket really holds while faults are set for the client under test)."""
+        self.observer = observer
         parsed = urllib.parse.urlsplit(endpoint)
         self.https = parsed.scheme == "https"
         self.host = parsed.hostname
@@ -164,6 +167,8 @@ class S3Client:
         if query:
             target += "?" + "&".join(f"{quote(n)}={quote(v)}" for n, v in query)
         headers.pop("host", None)  # http.client sends the same Host itself
+        if self.observer:
+            headers["x-offsite-test-observer"] = "1"
         return self.raw(method, target, headers, body)
 
     # --- operations ----------------------------------------------------------------------------
@@ -266,9 +271,11 @@ class S3Server:
         self.restart(destination)
 
     def alive(self):
+        """Running: neither gone nor a zombie (start.sh's child outlives it, so whoever inherits
+        it, init or a test runner, reaps it when it gets round to it)."""
         try:
-            os.kill(self.pid, 0)
-            return True
+            with open(f"/proc/{self.pid}/stat") as source:
+                return source.read().rsplit(")", 1)[1].split()[0] != "Z"
         except OSError:
             return False
 
