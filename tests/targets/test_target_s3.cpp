@@ -75,6 +75,23 @@ public:
     if (code != CURLE_OK || status >= 300) throw std::runtime_error("control request failed: " + url);
   }
 
+  // GET _offsite/`what`: the server's own view (JSON), for checks no S3 call shows.
+  std::string fetch(const std::string& what) const {
+    CURL* easy = curl_easy_init();
+    auto url = value("S3_CONTROL") + what;
+    std::string body;
+    curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) {
+      static_cast<std::string*>(out)->append(data, size * n);
+      return size * n;
+    });
+    CURLcode code = curl_easy_perform(easy);
+    curl_easy_cleanup(easy);
+    if (code != CURLE_OK) throw std::runtime_error("control request failed: " + url);
+    return body;
+  }
+
   ~Server() {
     auto command = std::string(OFFSITE_S3_SERVER_DIR) + "/stop.sh '" + m_dir.path().string() + "' >/dev/null 2>&1";
     [[maybe_unused]] int rc = std::system(command.c_str());
@@ -337,6 +354,46 @@ BOOST_FIXTURE_TEST_CASE(a_cancelled_request_ends_at_once, S3Fixture) {
     server.control("DELETE", "faults");
     OFFSITE_CO_REQUIRE_OK(target.write_new_file("after", "x"), "a request after the cancelled one");
   });
+}
+
+// TLS is verified: without the test CA as ca_file, the server's certificate is refused.
+BOOST_FIXTURE_TEST_CASE(an_untrusted_certificate_is_refused, S3HttpsFixture) {
+  auto settings = options();
+  settings.endpoint.ca_file.clear();
+  S3Target target(settings, pool);
+  auto run = [&]() -> asio::awaitable<void> {
+    auto connected = co_await target.connect();
+    BOOST_TEST_REQUIRE(!connected.has_value());
+    BOOST_TEST(connected.error().kind == ErrorKind::permanent, connected.error().message);
+    BOOST_TEST(connected.error().message.find("certificate") != std::string::npos, connected.error().message);
+  };
+  test::run_coro(std::move(run));
+}
+
+// storage_class and server_side_encryption reach every object, however it was made.
+BOOST_FIXTURE_TEST_CASE(storage_class_and_encryption_are_sent_on_every_creation, S3Fixture) {
+  auto settings = options();
+  settings.endpoint.storage_class = "STANDARD_IA";
+  settings.endpoint.server_side_encryption = "AES256";
+  S3Target target(settings, pool);
+  auto chunk = chunk_size();
+  auto run = [&]() -> asio::awaitable<void> {
+    OFFSITE_CO_REQUIRE_OK(target.connect(), "connect");
+    OFFSITE_CO_REQUIRE_OK(target.write_new_file("small", "x"), "write_new_file");
+    co_await offsite::test::conformance::upload_whole(target, "multi", pattern(2 * chunk + 1, 8));
+    OFFSITE_CO_REQUIRE_OK(target.copy("small", "copied"), "copy");
+  };
+  test::run_coro(std::move(run));
+  auto objects = Server::get().fetch("objects?bucket=offsite-test");
+  for (const char* name : {"small", "multi", "copied"}) {
+    BOOST_TEST_CONTEXT(name) {
+      auto at = objects.find("SiteManager1/" + std::string(name) + "\"");
+      BOOST_TEST_REQUIRE(at != std::string::npos);
+      auto entry = objects.substr(at, objects.find('}', objects.find("\"sse\"", at)) - at);
+      BOOST_TEST(entry.find("STANDARD_IA") != std::string::npos, entry);
+      BOOST_TEST(entry.find("AES256") != std::string::npos, entry);
+    }
+  }
 }
 
 // One multi per loop: many requests reuse a few easy handles and connections.
