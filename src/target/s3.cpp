@@ -128,9 +128,8 @@ asio::awaitable<Result<std::vector<RemoteEntry>>> S3Target::list(std::string dir
     if (!common.starts_with(prefix) || common.size() < prefix.size() + 2) continue;
     entries.push_back(RemoteEntry{common.substr(prefix.size(), common.size() - prefix.size() - 1), true, 0, 0});
   }
-  if (entries.empty() && !marker && !dir.empty())
-    co_return make_error(ErrorKind::not_found, fmt::format("{}: not found", where(dir)));
-  if (entries.empty() && !marker && dir.empty() && !m_root.empty())
+  // Nothing under the prefix and no marker: no such directory (the bucket itself always exists).
+  if (entries.empty() && !marker && !prefix.empty())
     co_return make_error(ErrorKind::not_found, fmt::format("{}: not found", where(dir)));
   co_return entries;
 }
