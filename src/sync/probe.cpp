@@ -142,6 +142,8 @@ private:
   // How a large file's upload begins and how an interrupted one is discarded (on S3: create and
   // abort a multipart upload; remove() aborts it). Nothing of it may remain.
   asio::awaitable<Result<void>> discard_large_upload(std::string to) {
+    // First whether discarding works at all: an upload that cannot be discarded is not started.
+    if (auto allowed = co_await m_target.discard_unfinished_uploads(to); !allowed) co_return allowed;
     target::UploadOptions options;
     options.expected_size = k_large_upload_hint;
     auto session = co_await m_target.start_upload(to, options);

@@ -298,7 +298,11 @@ asio::awaitable<Result<void>> S3Target::discard_unfinished_uploads(std::string p
   if (auto valid = check_path(path); !valid) co_return valid;
   auto aborted = co_await abort_uploads_of(path);
   if (!aborted) co_return Unexpected(std::move(aborted).error());
-  co_return Result<void>{};
+  if (*aborted) co_return Result<void>{};
+  // None there: still find out whether aborting is allowed, on an ID no upload has (S3 checks
+  // permissions first: 404 NoSuchUpload means allowed), so test-connection can tell before it
+  // starts an upload it might not be able to discard.
+  co_return co_await m_client.abort_upload(key(path), "offsite-permission-check", where(path));
 }
 
 } // namespace offsite::target

@@ -69,7 +69,8 @@ public:
 
   // The paths of unfinished multipart uploads under the root (ListMultipartUploads).
   asio::awaitable<Result<std::vector<std::string>>> unfinished_uploads() override;
-  // Aborts them at `path` (AbortMultipartUpload); a finished object there stays.
+  // Aborts them at `path` (AbortMultipartUpload); a finished object there stays. With none there,
+  // checks that AbortMultipartUpload is allowed (on an upload ID that does not exist).
   asio::awaitable<Result<void>> discard_unfinished_uploads(std::string path) override;
 
   // The key of `path` ("" = the root).

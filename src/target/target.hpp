@@ -177,7 +177,8 @@ public:
   // targets that keep such uploads out of sight (S3's multipart uploads, which cost storage until
   // aborted); empty elsewhere, where a partial upload is an ordinary file.
   virtual asio::awaitable<Result<std::vector<std::string>>> unfinished_uploads();
-  // Discards the unfinished uploads at `path` (not a finished file there). Success if none.
+  // Discards the unfinished uploads at `path` (not a finished file there). Success if none, where
+  // the target could discard one (S3 checks the permission); the probe calls it first.
   virtual asio::awaitable<Result<void>> discard_unfinished_uploads(std::string path);
 };
 
