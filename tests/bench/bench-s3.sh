@@ -76,10 +76,11 @@ secret_key_file=$server/secret_key
 export S3_TEST_ACCESS_KEY=$access_key
 S3_TEST_SECRET_KEY=$(cat "$secret_key_file")
 export S3_TEST_SECRET_KEY
-# restart_server [STORE_TEMPLATE]: an empty store, or a copy of a saved one.
+# restart_server [STORE_TEMPLATE]: an empty store, or a copy of a saved one, and an empty request log.
 restart_server() {
   bash "$server_dir/stop.sh" "$server"
   rm -rf "$server/data"
+  : >"$server/requests.log" # copy_stats and payload_kinds read what this start received
   if [[ -n ${1:-} ]]; then cp -a "$1" "$server/data"; fi
   bash "$server_dir/start.sh" "$server" --port "$http_port" --https-port "$https_port" >/dev/null
 }
@@ -89,13 +90,13 @@ save_store() {
   cp -a "$server/data" "$1"
   bash "$server_dir/start.sh" "$server" --port "$http_port" --https-port "$https_port" >/dev/null
 }
-# copy_seconds: CopyObject/UploadPartCopy requests in the server's log since it started, and their
-# total time.
+# copy_stats: CopyObject/UploadPartCopy requests in the server's log since restart_server, and
+# their total time.
 copy_stats() {
   jq -s -r '[.[] | select(.action == "CopyObject" or .action == "UploadPartCopy")] | "\(length) \((map(.ms) | add // 0) / 1000)"' "$server/requests.log"
 }
 
-# payload_kinds: how the PUTs and parts the server received since it started were signed.
+# payload_kinds: how the PUTs and parts the server received since restart_server were signed.
 payload_kinds() {
   jq -s -r '[.[] | select(.action == "PutObject" or .action == "UploadPart")] | group_by(.payload)
     | map("\(.[0].payload) \(length)") | join(", ")' "$server/requests.log"
