@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
 #include <cstring>
 #include <unistd.h>
 #include <unordered_map>
@@ -39,9 +40,14 @@ namespace {
 inline constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t k_idle_handles_kept = 32;
 
-// Once per process, before any thread but ours exists (curl_global_init is not thread-safe).
+// Once per process. With CURLOPT_NOSIGNAL (required with threads) curl no longer shields us from
+// SIGPIPE, and OpenSSL writing to a connection the peer reset raises it: ignore it process-wide,
+// as curl's documentation asks. Children are spawned with default dispositions (util/process.cpp).
 struct GlobalInit {
-  GlobalInit() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+  GlobalInit() {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    std::signal(SIGPIPE, SIG_IGN);
+  }
 };
 
 void global_init() { static GlobalInit once; }

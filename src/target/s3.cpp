@@ -128,16 +128,15 @@ asio::awaitable<Result<std::vector<RemoteEntry>>> S3Target::list(std::string dir
     if (!common.starts_with(prefix) || common.size() < prefix.size() + 2) continue;
     entries.push_back(RemoteEntry{common.substr(prefix.size(), common.size() - prefix.size() - 1), true, 0, 0});
   }
-  if (entries.empty() && !marker && !dir.empty())
-    co_return make_error(ErrorKind::not_found, fmt::format("{}: not found", where(dir)));
-  if (entries.empty() && !marker && dir.empty() && !m_root.empty())
+  // Nothing under the prefix and no marker: no such directory (the bucket itself always exists).
+  if (entries.empty() && !marker && !prefix.empty())
     co_return make_error(ErrorKind::not_found, fmt::format("{}: not found", where(dir)));
   co_return entries;
 }
 
 asio::awaitable<Result<void>> S3Target::make_directory(std::string path) {
   if (auto valid = check_path(path); !valid) co_return valid;
-  // A marker for the root and each component, none where a file is.
+  // A marker for the root and each component that does not exist yet, none where a file is.
   std::vector<std::string> levels = {""};
   for (std::size_t at = 0; !path.empty();) {
     auto slash = path.find('/', at);
@@ -147,6 +146,11 @@ asio::awaitable<Result<void>> S3Target::make_directory(std::string path) {
   }
   for (const auto& level : levels) {
     if (key(level).empty()) continue; // the bucket itself
+    // Already there (a marker, or keys under it): write nothing, so that a folder of another tool
+    // is not touched before the engine has checked whose it is.
+    auto exists = co_await is_directory(level);
+    if (!exists) co_return Unexpected(std::move(exists).error());
+    if (*exists) continue;
     auto as_file = co_await m_client.head(key(level), where(level));
     if (as_file)
       co_return make_error(ErrorKind::permanent, fmt::format("{}: exists and is not a directory", where(level)));
@@ -278,20 +282,23 @@ asio::awaitable<Result<std::optional<std::uint64_t>>> S3Target::free_space() {
   co_return std::optional<std::uint64_t>();
 }
 
-asio::awaitable<Result<std::vector<net::InProgressUpload>>> S3Target::unfinished_uploads() {
+asio::awaitable<Result<std::vector<std::string>>> S3Target::unfinished_uploads() {
   auto prefix = dir_prefix("");
   auto uploads = co_await m_client.list_uploads(prefix, describe());
   if (!uploads) co_return Unexpected(std::move(uploads).error());
-  for (auto& upload : *uploads)
-    upload.key = upload.key.substr(std::min(prefix.size(), upload.key.size()));
-  co_return uploads;
+  std::vector<std::string> paths;
+  for (const auto& upload : *uploads) {
+    auto path = upload.key.substr(std::min(prefix.size(), upload.key.size()));
+    if (check_path(path) && !path.empty() && (paths.empty() || paths.back() != path)) paths.push_back(path);
+  }
+  co_return paths;
 }
 
-asio::awaitable<Result<void>> S3Target::probe_multipart(std::string path) {
+asio::awaitable<Result<void>> S3Target::discard_unfinished_uploads(std::string path) {
   if (auto valid = check_path(path); !valid) co_return valid;
-  auto upload_id = co_await m_client.create_upload(key(path), where(path));
-  if (!upload_id) co_return Unexpected(std::move(upload_id).error());
-  co_return co_await m_client.abort_upload(key(path), *upload_id, where(path));
+  auto aborted = co_await abort_uploads_of(path);
+  if (!aborted) co_return Unexpected(std::move(aborted).error());
+  co_return Result<void>{};
 }
 
 } // namespace offsite::target

@@ -67,12 +67,10 @@ public:
   asio::awaitable<Result<void>> copy(std::string from, std::string to) override;
   asio::awaitable<Result<std::optional<std::uint64_t>>> free_space() override;
 
-  // Unfinished multipart uploads under the root (test-connection reports them; tests check that
-  // none is left). Keys are relative to the root.
-  asio::awaitable<Result<std::vector<net::InProgressUpload>>> unfinished_uploads();
-  // Creates and aborts a multipart upload under `path` (test-connection's probe of the calls a
-  // large file needs).
-  asio::awaitable<Result<void>> probe_multipart(std::string path);
+  // The paths of unfinished multipart uploads under the root (ListMultipartUploads).
+  asio::awaitable<Result<std::vector<std::string>>> unfinished_uploads() override;
+  // Aborts them at `path` (AbortMultipartUpload); a finished object there stays.
+  asio::awaitable<Result<void>> discard_unfinished_uploads(std::string path) override;
 
   // The key of `path` ("" = the root).
   std::string key(std::string_view path) const;

@@ -3,9 +3,10 @@
 //
 // Parts. The part size is the engine's chunk_size, or a multiple of it when a file would need
 // more than 10,000 parts (part_size_for). The engine writes chunk_size spans from its own two
-// buffers, so a part is normally exactly one write: it is hashed on the pool (SHA-256 for the
-// signature, MD5 for Content-MD5, both checked by the server; the returned ETag is compared with
-// the MD5) and sent straight from the engine's buffer, and write() returns when S3 confirmed it.
+// buffers, so a part is normally exactly one write: it is hashed once on the pool (SHA-256, which
+// signs the request and which S3 checks against the bytes it received) and sent straight from the
+// engine's buffer, and write() returns when S3 confirmed it. Small bodies carry Content-MD5 too,
+// and the ETag returned for them is compared with it.
 // Writes that do not line up with parts (a multiple-chunk part, a caller with other sizes) are
 // gathered in one part buffer of the session's own. Several parts are in flight at once across
 // the files the engine uploads concurrently (concurrency files, one part each), so memory stays
@@ -26,7 +27,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include <asio/experimental/awaitable_operators.hpp>
 #include <fmt/format.h>
 
 #include "util/offload.hpp"
@@ -34,23 +34,19 @@
 namespace offsite::target {
 namespace {
 
-using namespace asio::experimental::awaitable_operators;
-
 constexpr int k_max_parts = 10000;
 constexpr std::size_t k_hash_inline_below = 256u << 10;
 
-// SHA-256 and MD5 of a part, each on a pool thread, together.
+// The SHA-256 a part is signed with (S3 recomputes it and refuses a mismatch), on the pool.
+// Small bodies also get Content-MD5; large ones do not: the signed SHA-256 already proves every
+// byte, and MD5, the slowest hash here, would double the CPU each part costs us.
 asio::awaitable<net::Payload> digest(asio::thread_pool& pool, std::span<const std::byte> bytes) {
   if (bytes.size() < k_hash_inline_below) co_return net::digest_payload(bytes);
   auto sha = [bytes] { return net::sha256_hex(bytes); };
-  auto md5 = [bytes] { return net::md5_raw(bytes); };
-  auto sha_op = offload(pool, std::move(sha));
-  auto md5_op = offload(pool, std::move(md5));
-  auto [sha_hex, md5_raw] = co_await (std::move(sha_op) && std::move(md5_op));
+  auto pending = offload(pool, std::move(sha));
   net::Payload payload;
   payload.bytes = bytes;
-  payload.sha256_hex = std::move(sha_hex);
-  payload.md5_raw = std::move(md5_raw);
+  payload.sha256_hex = co_await std::move(pending);
   co_return payload;
 }
 

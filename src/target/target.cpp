@@ -4,6 +4,12 @@
 
 namespace offsite::target {
 
+asio::awaitable<Result<std::vector<std::string>>> Target::unfinished_uploads() {
+  co_return std::vector<std::string>();
+}
+
+asio::awaitable<Result<void>> Target::discard_unfinished_uploads(std::string /*path*/) { co_return Result<void>{}; }
+
 Result<void> check_path(std::string_view path) {
   if (path.empty()) return {};
   auto refuse = [&](std::string_view why) {

@@ -172,6 +172,13 @@ public:
 
   // Bytes available to us under the root; nullopt unless reports_free_space.
   virtual asio::awaitable<Result<std::optional<std::uint64_t>>> free_space() = 0;
+
+  // Paths under the root where an upload was started and neither finished nor discarded, on
+  // targets that keep such uploads out of sight (S3's multipart uploads, which cost storage until
+  // aborted); empty elsewhere, where a partial upload is an ordinary file.
+  virtual asio::awaitable<Result<std::vector<std::string>>> unfinished_uploads();
+  // Discards the unfinished uploads at `path` (not a finished file there). Success if none.
+  virtual asio::awaitable<Result<void>> discard_unfinished_uploads(std::string path);
 };
 
 // --- Remote path helpers, shared by every target ------------------------------------------------
