@@ -15,7 +15,9 @@
 # every byte and writing it to disk, is the limit, not the source disk.
 #   1. first sync of main (2 GiB): offsite vs `rclone sync` (--transfers CONCURRENCY, chunk
 #      CHUNK_MIB) vs parallel curl PUTs of the same files (CONCURRENCY at a time, UNSIGNED-PAYLOAD,
-#      so the server hashes less for curl than for offsite, whose payloads are signed)
+#      so the server hashes less for curl than for offsite, whose payloads are signed), and vs the
+#      same curl PUTs with signed payloads (sha256sum of each file first), for information; the
+#      server's log tells how each tool signed its payloads
 #   2. next day (make-bench-repos.sh --next-day on a copy of main): offsite vs rclone sync of the
 #      same change; server-side copy time (CopyObject/UploadPartCopy in the server's request log)
 #      reported on its own
@@ -74,10 +76,11 @@ secret_key_file=$server/secret_key
 export S3_TEST_ACCESS_KEY=$access_key
 S3_TEST_SECRET_KEY=$(cat "$secret_key_file")
 export S3_TEST_SECRET_KEY
-# restart_server [STORE_TEMPLATE]: an empty store, or a copy of a saved one.
+# restart_server [STORE_TEMPLATE]: an empty store, or a copy of a saved one, and an empty request log.
 restart_server() {
   bash "$server_dir/stop.sh" "$server"
   rm -rf "$server/data"
+  : >"$server/requests.log" # copy_stats and payload_kinds read what this start received
   if [[ -n ${1:-} ]]; then cp -a "$1" "$server/data"; fi
   bash "$server_dir/start.sh" "$server" --port "$http_port" --https-port "$https_port" >/dev/null
 }
@@ -87,12 +90,17 @@ save_store() {
   cp -a "$server/data" "$1"
   bash "$server_dir/start.sh" "$server" --port "$http_port" --https-port "$https_port" >/dev/null
 }
-# copy_seconds: CopyObject/UploadPartCopy requests in the server's log since it started, and their
-# total time.
+# copy_stats: CopyObject/UploadPartCopy requests in the server's log since restart_server, and
+# their total time.
 copy_stats() {
   jq -s -r '[.[] | select(.action == "CopyObject" or .action == "UploadPartCopy")] | "\(length) \((map(.ms) | add // 0) / 1000)"' "$server/requests.log"
 }
 
+# payload_kinds: how the PUTs and parts the server received since restart_server were signed.
+payload_kinds() {
+  jq -s -r '[.[] | select(.action == "PutObject" or .action == "UploadPart")] | group_by(.payload)
+    | map("\(.[0].payload) \(length)") | join(", ")' "$server/requests.log"
+}
 # write_config NAME REPOSITORY PREFIX
 write_config() {
   local name=$1 repository=$2 prefix=$3 dir=$work/$1
@@ -152,6 +160,16 @@ rclone_sync() {
     --s3-chunk-size "${chunk_mib}M" --exclude '/.offsite/**' "$@" "$source" "b:offsite-test/$prefix"
 }
 # shellcheck disable=SC2317 # called through run_ref
+# curl_puts_signed SOURCE PREFIX: the same, each file's SHA-256 computed first (sha256sum) and sent
+# as its signed x-amz-content-sha256, so that the server checks what it checks for offsite.
+curl_puts_signed() {
+  # shellcheck disable=SC2016 # the inner script's own arguments
+  (cd "$1" && find . -path ./.offsite -prune -o -type f -printf '%P\n' |
+    xargs -P "$concurrency" -I{} sh -c 'curl -sf -o /dev/null --aws-sigv4 aws:amz:us-east-1:s3 \
+      --user "$1" -H "x-amz-content-sha256: $(sha256sum "$2" | cut -c1-64)" -T "$2" "$3/$2"' \
+      sh "$access_key:$S3_TEST_SECRET_KEY" {} "$endpoint/offsite-test/$2")
+}
+# shellcheck disable=SC2317 # called through run_ref
 # curl_puts SOURCE PREFIX: every file PUT whole, CONCURRENCY at a time (bench repo names need no
 # URL encoding).
 curl_puts() {
@@ -175,18 +193,24 @@ for run in $(seq 1 "$runs"); do
   [[ $(uploaded first) == "$main_bytes" ]] || die "first sync uploaded $(uploaded first) bytes, not $main_bytes"
   record first.offsite "$secs"
   record first.rss "$rss_kib"
-  echo "   offsite          $secs s ($(mibps "$main_bytes" "$secs") MiB/s)   peak RSS $(mib_of_kib "$rss_kib") MiB"
+  echo "   offsite          $secs s ($(mibps "$main_bytes" "$secs") MiB/s)   peak RSS $(mib_of_kib "$rss_kib") MiB; payloads: $(payload_kinds)"
   [[ $run == "$runs" ]] && save_store "$work/store-offsite"
 
   restart_server
   run_ref rclone_sync "$main" rclone
   record first.rclone "$secs"
-  echo "   rclone sync      $secs s ($(mibps "$main_bytes" "$secs") MiB/s)"
+  echo "   rclone sync      $secs s ($(mibps "$main_bytes" "$secs") MiB/s); payloads: $(payload_kinds)"
 
   restart_server
   run_ref curl_puts "$main" curl
   record first.curl "$secs"
   echo "   curl PUTs        $secs s ($(mibps "$main_bytes" "$secs") MiB/s)"
+
+  restart_server
+  run_ref curl_puts_signed "$main" curl
+  record first.curl-signed "$secs"
+  echo "   curl PUTs, signed payloads $secs s ($(mibps "$main_bytes" "$secs") MiB/s)"
+  echo "   payloads: $(payload_kinds)"
 done
 
 # --- 2. no change ------------------------------------------------------------------------------
@@ -261,6 +285,7 @@ done
 start_table "$bench_dir/bench-s3-table.md"
 row "first sync, main 2 GiB ($(mibps "$main_bytes" "$(median first.offsite)") MiB/s)" "rclone sync" "$(median first.offsite)" "$(median first.rclone)" s 1.0
 row "first sync, main 2 GiB" "parallel curl PUTs" "$(median first.offsite)" "$(median first.curl)" s 1.11
+row "first sync, main 2 GiB" "parallel curl PUTs, signed payloads (sha256sum first)" "$(median first.offsite)" "$(median first.curl-signed)" s ""
 row "next day ($(awk -v b="$(median nextday.bytes)" 'BEGIN { printf "%.0f", b / 1048576 }') MiB uploaded)" "rclone sync" "$(median nextday.offsite)" "$(median nextday.rclone)" s ""
 row "next day: server-side copy time, on its own" "the whole next-day sync" "$(median nextday.copy)" "$(median nextday.offsite)" s ""
 row "no-change re-sync, main 2 GiB" "rclone sync" "$(median nochange-main.offsite)" "$(median nochange-main.rclone)" s ""

@@ -937,6 +937,7 @@ function record(ctx, started) {
     seq: ctx.seq, id: ctx.id, method: ctx.req.method, action, bucket: ctx.parsed && ctx.parsed.bucket, key: ctx.parsed && ctx.parsed.key,
     part: ctx.parsed && ctx.parsed.query.get('partNumber'), status, code: ctx.code,
     fault: ctx.fault ? ctx.fault.mode : undefined, ms: Number(process.hrtime.bigint() - started) / 1e6,
+    payload: ctx.auth ? (ctx.auth.payloadHash === 'UNSIGNED-PAYLOAD' ? 'unsigned' : 'signed') : undefined,
   };
   requestLog.push(entry);
   stats.last_seq = Math.max(stats.last_seq, ctx.seq);
