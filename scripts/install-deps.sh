@@ -18,11 +18,16 @@ build_pkgs=(
 )
 test_pkgs=(
   xxhash clang-14 libclang-rt-14-dev llvm-14 python3 rclone
-  openssh-server openssh-client vsftpd samba smbclient curl iproute2 util-linux
+  openssh-server openssh-client vsftpd samba smbclient curl iproute2 util-linux openssl
 )
 
 want=("${build_pkgs[@]}")
-if [ "${1:-}" = "--tests" ]; then want+=("${test_pkgs[@]}"); fi
+if [ "${1:-}" = "--tests" ]; then
+  want+=("${test_pkgs[@]}")
+  # The S3 test server (tests/servers/s3) runs on node >= 18 with no npm packages. An image that
+  # ships its own node (and npm) keeps it: Debian's nodejs/npm would conflict with that one.
+  if ! command -v node >/dev/null; then want+=(nodejs); fi
+fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -3,6 +3,7 @@
 #include <csignal>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
@@ -65,6 +66,10 @@ std::string report_json(const std::string& repository, const sync::ProbeReport& 
     json.value(*report.free_space);
   else
     json.null();
+  json.key("unfinished_uploads").begin_array();
+  for (const auto& path : report.unfinished_uploads)
+    json.value(path);
+  json.end_array();
   json.key("remote_id")
       .begin_object()
       .field("state", report.remote_id ? to_string(report.remote_id->state) : "unknown");
@@ -88,6 +93,9 @@ void print_human(const std::string& repository, const sync::ProbeReport& report,
       fmt::print("  FAILED   {}: {}: {}\n", step.name, step.remote, step.error);
   }
   if (report.free_space) fmt::print("  free space: {}\n", config::format_size(*report.free_space));
+  if (!report.unfinished_uploads.empty())
+    fmt::print("  unfinished uploads (the next sync discards them): {}\n",
+               fmt::join(report.unfinished_uploads, ", "));
   if (report.capabilities) {
     const auto& caps = *report.capabilities;
     fmt::print("  capabilities: atomic replace {}, exclusive rename {}, server-side copy {}, {} connection(s)\n",

@@ -16,6 +16,8 @@ namespace offsite::sync {
 namespace {
 
 constexpr std::size_t k_payload_size = 64 * 1024;
+// Announced, never sent: large enough to need a multipart upload on S3 (nothing is written).
+constexpr std::uint64_t k_large_upload_hint = 256ull << 20;
 
 std::string make_payload(const std::string& id) {
   std::string payload;
@@ -62,8 +64,13 @@ public:
 
     bool written = co_await write_probe();
     if (written) co_await move_and_read();
+    auto large = path("large");
+    auto discarded = co_await discard_large_upload(large);
+    step("start and discard a large upload", large, discarded);
     co_await clean_up();
     co_await report_free_space();
+    if (auto unfinished = co_await m_target.unfinished_uploads(); unfinished)
+      m_report.unfinished_uploads = std::move(*unfinished);
   }
 
 private:
@@ -85,7 +92,8 @@ private:
   }
 
   void skip_rest(const std::string& why) {
-    for (const char* name : {"create and write", "create a file whole", "rename", "read back", "copy", "delete"})
+    for (const char* name : {"create and write", "create a file whole", "rename", "read back", "copy",
+                             "start and discard a large upload", "delete"})
       skip(name, why);
   }
 
@@ -131,6 +139,26 @@ private:
     co_return Result<void>{};
   }
 
+  // How a large file's upload begins and how an interrupted one is discarded (on S3: create and
+  // abort a multipart upload; remove() aborts it). Nothing of it may remain.
+  asio::awaitable<Result<void>> discard_large_upload(std::string to) {
+    // First whether discarding works at all: an upload that cannot be discarded is not started.
+    if (auto allowed = co_await m_target.discard_unfinished_uploads(to); !allowed) co_return allowed;
+    target::UploadOptions options;
+    options.expected_size = k_large_upload_hint;
+    auto session = co_await m_target.start_upload(to, options);
+    if (!session) co_return Unexpected(std::move(session).error());
+    co_await (*session)->abort();
+    auto removed = co_await m_target.remove(to);
+    if (!removed && removed.error().kind != ErrorKind::not_found) co_return removed;
+    auto left = co_await m_target.uploaded_size(to, "");
+    if (left)
+      co_return make_error(ErrorKind::permanent,
+                           fmt::format("{}/{}: an upload is still there after it was discarded", m_target.describe(), to));
+    if (left.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(left).error());
+    co_return Result<void>{};
+  }
+
   asio::awaitable<void> move_and_read() {
     auto from = path("upload"), renamed = path("renamed");
     auto moved = co_await m_target.rename_to_new(from, renamed);
@@ -159,7 +187,7 @@ private:
   // if the probe made it. The step fails if anything of the probe is left.
   asio::awaitable<void> clean_up() {
     Result<void> outcome;
-    for (const char* name : {"upload", "record", "renamed", "copied"}) {
+    for (const char* name : {"upload", "record", "renamed", "copied", "large"}) {
       auto file = path(name);
       auto removed = co_await m_target.remove(file);
       if (!removed && removed.error().kind != ErrorKind::not_found && outcome) outcome = removed;

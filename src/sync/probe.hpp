@@ -38,6 +38,9 @@ struct ProbeReport {
   std::optional<target::Capabilities> capabilities; // once connected
   std::optional<std::uint64_t> free_space;          // where the target reports it
   std::optional<RemoteId> remote_id;                // once read
+  // Uploads under the folder left unfinished by something else (S3 multipart uploads, billed
+  // while invisible); the next sync's recovery discards them.
+  std::vector<std::string> unfinished_uploads;
 
   bool steps_ok() const;
   // The remote ID belongs to another repository (exit 3).

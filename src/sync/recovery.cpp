@@ -13,7 +13,9 @@
 //     unchanged is kept, to be resumed by the next transaction (a 500 GiB first sync spans several
 //     windows); everything else in staging is removed, and so are objects the journal says were
 //     put straight at their final keys (S3) but were never committed.
-//  4. Temporary names left by an interrupted write_new_file() are removed.
+//  4. Unfinished uploads (S3 multipart uploads, invisible but billed) that no kept journal entry
+//     will resume are discarded, whoever left them: nothing of ours stays behind unseen.
+//  5. Temporary names left by an interrupted write_new_file() are removed.
 //
 // The order matters: roll forward before roll back, so a committed staged file is never taken
 // for uncommitted work.
@@ -47,6 +49,27 @@ bool local_file_matches(const std::filesystem::path& root, const manifest::Journ
 asio::awaitable<Result<void>> remove_if_present(target::Target& target, std::string path) {
   auto removed = co_await target.remove(path);
   if (!removed && removed.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(removed).error());
+  co_return Result<void>{};
+}
+
+// Every unfinished upload but those kept to be resumed. A store without ListMultipartUploads gets a
+// warning, not a failed sync.
+asio::awaitable<Result<void>> discard_unfinished(target::Target& target, RecoveryReport& report, bool dry_run) {
+  auto unfinished = co_await target.unfinished_uploads();
+  if (!unfinished) {
+    if (unfinished.error().kind == ErrorKind::transient) co_return Unexpected(std::move(unfinished).error());
+    report.warnings.push_back("unfinished uploads could not be listed: " + unfinished.error().message);
+    co_return Result<void>{};
+  }
+  std::set<std::string> kept;
+  for (const auto& [path, entry] : report.resumable)
+    kept.insert(entry.direct ? entry.path : layout::meta_path(entry.staged));
+  for (const auto& path : *unfinished) {
+    if (kept.count(path)) continue;
+    report.actions.push_back(fmt::format("discard the unfinished upload of {}", path));
+    if (dry_run) continue;
+    if (auto discarded = co_await target.discard_unfinished_uploads(path); !discarded) co_return discarded;
+  }
   co_return Result<void>{};
 }
 
@@ -181,7 +204,12 @@ asio::awaitable<Result<RecoveryReport>> recover(target::Target& target, std::str
     }
   }
 
-  // 4. Temporary names of interrupted small writes.
+  // 3b. Unfinished uploads nobody will continue (S3 multipart uploads cost storage while out of
+  // sight), whatever left them: a run killed before its journal named them, a failed probe.
+  if (auto discarded = co_await discard_unfinished(target, report, dry_run); !discarded)
+    co_return Unexpected(std::move(discarded).error());
+
+  // 5. Temporary names of interrupted small writes.
   // Not .offsite/lock/: other writers write there before they hold anything (lease.cpp).
   for (auto dir : {layout::k_commits, layout::k_meta}) {
     std::string dir_path(dir);

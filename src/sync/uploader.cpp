@@ -168,9 +168,12 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
       std::min<std::uint64_t>(settings.chunk_size, std::max<std::uint64_t>(file.local.size, 1))));
   std::vector<std::byte> back(front.size());
   std::string resume_token = destination.resume_token;
-  // Where uploads stay apart until finished (S3), an earlier upload continues only through its
-  // token; without one, what sits at the path is a finished object that cannot be appended to.
-  bool resuming = destination.may_resume && (!resume_token.empty() || target.capabilities().partial_is_visible);
+  // Where uploads stay apart until finished, an earlier upload continues through its token, or
+  // through its path where the target can find its own unfinished uploads (S3); otherwise what
+  // sits at the path is a finished object that cannot be appended to.
+  auto caps = target.capabilities();
+  bool resuming = destination.may_resume &&
+                  (!resume_token.empty() || caps.partial_is_visible || caps.rediscovers_uploads);
   target::RetryAttempts attempts;
   auto may_retry = [&](const Error& error) { return error.kind == ErrorKind::transient && settings.retry_policy; };
   for (;;) {

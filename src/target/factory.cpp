@@ -7,6 +7,7 @@
 
 #include "target/local.hpp"
 #include "target/registry.hpp"
+#include "target/s3.hpp"
 
 namespace offsite::target {
 namespace {
@@ -20,6 +21,43 @@ Result<std::unique_ptr<Target>> make_local(const config::Repository& repository,
   return std::unique_ptr<Target>(std::make_unique<LocalTarget>(settings.path, repository.folder, pool, state_dir));
 }
 
+std::string environment(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+// Keys from the configuration, else the usual AWS environment variables (as the AWS CLI reads them).
+net::Credentials s3_credentials(const config::S3Target& settings) {
+  if (!settings.access_key_id.empty())
+    return {settings.access_key_id, settings.secret_access_key.reveal(), settings.session_token.reveal()};
+  return {environment("AWS_ACCESS_KEY_ID"), environment("AWS_SECRET_ACCESS_KEY"), environment("AWS_SESSION_TOKEN")};
+}
+
+Result<std::unique_ptr<Target>> make_s3(const config::Repository& repository, asio::thread_pool& pool,
+                                        const std::filesystem::path&) {
+  const auto& settings = std::get<config::S3Target>(repository.target.settings);
+  auto endpoint = net::S3Endpoint::parse(settings.endpoint, settings.region);
+  if (!endpoint) return Unexpected(std::move(endpoint).error());
+  endpoint->path_style = settings.url_style == config::S3UrlStyle::path;
+  endpoint->bucket = settings.bucket;
+  endpoint->ca_file = settings.ca_file;
+  endpoint->storage_class = settings.storage_class;
+  endpoint->server_side_encryption = settings.server_side_encryption;
+  S3Options options;
+  options.endpoint = std::move(*endpoint);
+  options.credentials = s3_credentials(settings);
+  options.prefix = settings.prefix;
+  options.folder = repository.folder;
+  options.chunk_size = repository.chunk_size;
+  options.max_connections = repository.concurrency;
+  // Test-only: lower CopyObject's 5 GiB limit so tests reach the UploadPartCopy path cheaply.
+  if (auto limit = environment("OFFSITE_TEST_S3_SINGLE_COPY_LIMIT"); !limit.empty()) {
+    options.single_copy_limit = std::strtoull(limit.c_str(), nullptr, 10);
+    options.copy_part_size = options.single_copy_limit;
+  }
+  return std::unique_ptr<Target>(std::make_unique<S3Target>(std::move(options), pool));
+}
+
 struct Entry {
   std::string_view type;
   Factory factory; // null: not built yet
@@ -29,7 +67,7 @@ struct Entry {
 constexpr Entry k_targets[] = {
     {"local", &make_local, ""},
     {"sftp", nullptr, "the SFTP target issue"},
-    {"s3", nullptr, "the S3 target issue"},
+    {"s3", &make_s3, ""},
     {"ftp", nullptr, "the FTP/FTPS target issue"},
     {"ftps", nullptr, "the FTP/FTPS target issue"},
     {"smb", nullptr, "the SMB target issue"},

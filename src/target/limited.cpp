@@ -200,4 +200,16 @@ asio::awaitable<Result<std::optional<std::uint64_t>>> LimitedTarget::free_space(
   co_return co_await std::move(pending);
 }
 
+asio::awaitable<Result<std::vector<std::string>>> LimitedTarget::unfinished_uploads() {
+  auto operation = [this] { return m_inner->unfinished_uploads(); };
+  auto pending = with_slot(m_slots, std::move(operation));
+  co_return co_await std::move(pending);
+}
+
+asio::awaitable<Result<void>> LimitedTarget::discard_unfinished_uploads(std::string path) {
+  auto operation = [this, path] { return m_inner->discard_unfinished_uploads(path); };
+  auto pending = with_slot(m_slots, std::move(operation));
+  co_return co_await std::move(pending);
+}
+
 } // namespace offsite::target

@@ -189,4 +189,16 @@ asio::awaitable<Result<std::optional<std::uint64_t>>> RetryingTarget::free_space
   co_return co_await std::move(pending);
 }
 
+asio::awaitable<Result<std::vector<std::string>>> RetryingTarget::unfinished_uploads() {
+  auto attempt = [this] { return m_inner->unfinished_uploads(); };
+  auto pending = with_retries(*m_policy, std::move(attempt));
+  co_return co_await std::move(pending);
+}
+
+asio::awaitable<Result<void>> RetryingTarget::discard_unfinished_uploads(std::string path) {
+  auto attempt = [this, path] { return m_inner->discard_unfinished_uploads(path); };
+  auto pending = with_retries(*m_policy, std::move(attempt));
+  co_return co_await std::move(pending);
+}
+
 } // namespace offsite::target

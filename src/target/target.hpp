@@ -48,6 +48,9 @@ struct Capabilities {
                                    // be uploaded straight to its final name
   bool server_side_copy = false;   // copy() works without moving the bytes through us
   bool reports_free_space = false; // free_space() returns a value
+  bool rediscovers_uploads = false; // uploaded_size(path, "") finds an unfinished upload an earlier
+                                    // run left at `path` (S3 lists its multipart uploads), so a
+                                    // journal entry needs no resume token to be continued
   int max_connections = 4;         // operations worth running at once
   std::uint64_t max_file_size = 0; // 0 = unlimited; FAT32: 4 GiB - 1
 };
@@ -183,6 +186,14 @@ public:
 
   // Bytes available to us under the root; nullopt unless reports_free_space.
   virtual asio::awaitable<Result<std::optional<std::uint64_t>>> free_space() = 0;
+
+  // Paths under the root where an upload was started and neither finished nor discarded, on
+  // targets that keep such uploads out of sight (S3's multipart uploads, which cost storage until
+  // aborted); empty elsewhere, where a partial upload is an ordinary file.
+  virtual asio::awaitable<Result<std::vector<std::string>>> unfinished_uploads();
+  // Discards the unfinished uploads at `path` (not a finished file there). Success if none, where
+  // the target could discard one (S3 checks the permission); the probe calls it first.
+  virtual asio::awaitable<Result<void>> discard_unfinished_uploads(std::string path);
 };
 
 // --- Remote path helpers, shared by every target ------------------------------------------------

@@ -47,7 +47,9 @@ def main():
         {"name": "sftp-file", "path": repository, "folder": "B",
          "target": {"type": "sftp", "host": "127.0.0.1", "port": 1, "path": "/srv/offsite", "username": "u",
                     "password_file": secret_file}},
-        {"name": "s3-env", "path": repository, "folder": "C",
+        # Nothing listens on port 1: with the S3 target built, a refused connection is an outage,
+        # retried within retry_budget; a short one keeps each command to seconds.
+        {"name": "s3-env", "path": repository, "folder": "C", "retry_budget": "1s",
          "target": {"type": "s3", "bucket": "b", "prefix": "p", "region": "us-east-1",
                     "endpoint": "http://127.0.0.1:1", "access_key_id": "AKIAEXAMPLE",
                     "secret_access_key_env": "OFFSITE_TEST_SECRET"}},

@@ -68,8 +68,8 @@ def exchange(port, payload, expect=None, timeout=5):
     Returns (bytes received, error name or None)."""
     expect = len(payload) if expect is None else expect
     got = b""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        try:
+    try:  # a reset can already fail the connect, or the close
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
             sender = threading.Thread(target=lambda: _send_quietly(sock, payload))
             sender.start()
             while len(got) < expect:
@@ -79,8 +79,8 @@ def exchange(port, payload, expect=None, timeout=5):
                     return got, "eof"
                 got += data
             sender.join()
-        except (ConnectionError, OSError) as error:
-            return got, type(error).__name__
+    except (ConnectionError, OSError) as error:
+        return got, type(error).__name__
     return got, None
 
 
