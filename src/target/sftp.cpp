@@ -19,7 +19,6 @@
 #include "target/sftp_files.hpp"
 #include "target/sftp_pool.hpp"
 #include "util/log.hpp"
-#include "util/uuid.hpp"
 
 namespace offsite::target {
 namespace {
@@ -342,8 +341,7 @@ asio::awaitable<Result<std::string>> SftpTarget::read_file(std::string path, std
 asio::awaitable<Result<void>> SftpTarget::write_new_file(std::string path, std::string bytes) {
   if (auto valid = check_path(path); !valid) co_return valid;
   if (path.empty()) co_return make_error(ErrorKind::permanent, "write_new_file: the root is not a file");
-  auto temporary_name = fmt::format(".{}{}{}", last_component(path), k_temporary_marker, generate_uuid().substr(0, 8));
-  auto temporary = join_path(parent_path(path), temporary_name);
+  auto temporary = temporary_path_beside(path);
   // Written whole under a temporary name and synced, then brought in by an exclusive RENAME:
   // readers never see a torn file, and an existing name is never replaced.
   UploadOptions options;
