@@ -210,6 +210,21 @@ BOOST_AUTO_TEST_CASE(an_unauthorized_key_gets_a_clear_error) {
   BOOST_TEST(contains(error->message, "refused the key " + key.string()), error->message);
 }
 
+BOOST_AUTO_TEST_CASE(an_rsa_key_is_refused_with_the_reason) {
+  // Authorized, yet refused: libssh2 1.10 signs with SHA-1, which OpenSSH >= 8.8 does not accept.
+  offsite::test::TempDir other;
+  auto key = other.path() / "id_rsa";
+  auto command = "ssh-keygen -q -t rsa -b 2048 -N '' -f " + key.string() + " && cat " + key.string() +
+                 ".pub >> " + environment("OFFSITE_SSHD_DIR") + "/authorized_keys";
+  BOOST_TEST_REQUIRE(std::system(command.c_str()) == 0);
+  auto rsa = settings(base / "target");
+  rsa.ssh.credentials.private_key = key;
+  auto error = connect_with(rsa);
+  BOOST_TEST_REQUIRE(error.has_value());
+  BOOST_TEST(contains(error->message, "SHA-1"), error->message);
+  BOOST_TEST(contains(error->message, "ed25519"), error->message);
+}
+
 BOOST_AUTO_TEST_CASE(an_encrypted_key_needs_its_passphrase) {
   offsite::test::TempDir other;
   auto key = other.path() / "locked";
