@@ -26,6 +26,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "servers"))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 import common  # noqa: E402
+import tcp_proxy  # noqa: E402
 from common import log  # noqa: E402
 from sshd import Sshd  # noqa: E402
 
@@ -35,11 +36,6 @@ CHUNK = 4 * MIB
 
 def main():
     exe = sys.argv[1]
-    try:
-        import tcp_proxy  # lands with the S3 test-server branch
-    except ImportError:
-        log("SKIP: tests/support/tcp_proxy.py is not in this tree yet")
-        sys.exit(common.SKIP)
     checks = common.Checks("sftp_faults")
     rng = random.Random(11)
     server = Sshd()
