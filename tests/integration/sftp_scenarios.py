@@ -13,14 +13,17 @@ Checks (BRIEF §2, §5, §9; issue 5):
     passes; a no-change sync uploads nothing;
   - a lost local ID: exit 3 with the message of §5.5; `reinitialize` then a sync takes over;
   - restore downloads the committed state; paths with spaces, unicode, %, #, quotes survive;
+  - SIGTERM during an upload stops within 10 s (exit 4); the next sync resumes and completes;
   - no password or passphrase appears in any output or file under state_dir or the remote.
 """
 
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -106,6 +109,8 @@ def main():
          "target": dict(sftp, private_key=server.client_key)},
         {"name": "locked-key", "path": repository, "folder": "Locked", "chunk_size": "64KiB",
          "target": dict(sftp, private_key=locked_key, private_key_passphrase=PASSPHRASE)},
+        {"name": "throttled", "path": repository, "folder": "Throttled", "chunk_size": "64KiB",
+         "bandwidth_limit": "1MiB/s", "target": dict(sftp, private_key=server.client_key)},
         {"name": "stranger", "path": repository, "folder": "Stranger", "chunk_size": "64KiB",
          "target": dict(sftp, private_key=stranger_key)},
         {"name": "wrong-password", "path": repository, "folder": "Wrong", "chunk_size": "64KiB",
@@ -180,6 +185,19 @@ def main():
     expected = {p: v for p, v in common.snapshot(repository).items()}
     actual = common.snapshot(restored) if os.path.isdir(restored) else {}
     checks.ok(expected == actual, "the restored tree equals the repository", common.diff_snapshots(expected, actual))
+
+    log("== SIGTERM during an upload")
+    process = offsite.offsite.start("sync", "throttled")
+    time.sleep(1.0)
+    stopped_at = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    result = common.finish(process, timeout=60)
+    offsite.seen.append(result)
+    took = time.monotonic() - stopped_at
+    checks.ok(result.rc == 4 and took <= 10, f"SIGTERM stops the sync in {took:.1f}s with exit 4", result.describe())
+    result = offsite.run("sync", "throttled")
+    checks.ok(result.rc == 0, "the next sync completes", result.describe())
+    common.mirror_checks(checks, repository, os.path.join(target, "Throttled"), "after SIGTERM")
 
     log("== a lost local ID, then reinitialize")
     os.remove(os.path.join(repository, ".offsite", "repository-id"))
