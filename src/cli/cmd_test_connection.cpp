@@ -132,7 +132,7 @@ int cmd_test_connection(const GlobalOptions& global, const TestConnectionOptions
     log::warning("test_connection.local_id", {{"repository", repository->name}, {"error", read.error().message}});
 
   Runtime runtime;
-  auto built = build_target_or_report(*opened, runtime, failed_with);
+  auto built = build_target_or_report(*opened, runtime, failed_with, host_key);
   if (!built) return failed_with;
   auto* target = built->target.get();
   auto body = [target, local_id] { return sync::probe_target(*target, local_id); };

@@ -62,8 +62,8 @@ std::optional<RepositoryCommand> open_repository(const GlobalOptions& global, co
 }
 
 std::optional<target::BuiltTarget> build_target_or_report(const RepositoryCommand& command, Runtime& runtime,
-                                                          int& exit_code) {
-  auto built = target::make_target(command.repository(), runtime.pool(), command.state);
+                                                          int& exit_code, const target::HostKeyTrust& trust) {
+  auto built = target::make_target(command.repository(), runtime.pool(), command.state, trust);
   if (!built) {
     fmt::print(stderr, "offsite: {}: {}\n", command.repository().name, built.error().message);
     exit_code = exit_code_for(built.error());

@@ -35,7 +35,7 @@ std::optional<RepositoryCommand> open_repository(const GlobalOptions& global, co
 
 // The repository's target on `runtime`'s pool; nullopt after printing why, with `exit_code` set.
 std::optional<target::BuiltTarget> build_target_or_report(const RepositoryCommand& command, Runtime& runtime,
-                                                          int& exit_code);
+                                                          int& exit_code, const target::HostKeyTrust& trust = {});
 
 // "22:00–06:00 on mon,tue,wed" / "all day, every day".
 std::string describe_schedule(const config::Repository& repository);

@@ -11,16 +11,13 @@
 #include <asio/awaitable.hpp>
 
 #include "sync/remote_id.hpp"
+#include "target/host_key_trust.hpp"
 #include "target/target.hpp"
 
 namespace offsite::sync {
 
-// `--accept-host-key[=SHA256:…]`: trust an SFTP server's unknown host key, optionally only the one
-// with this fingerprint. Kept here for the SFTP target's factory; no other target has host keys.
-struct HostKeyTrust {
-  bool accept_unknown = false;
-  std::string pinned_fingerprint; // "SHA256:…"; empty: whichever key the server shows
-};
+// Kept here under its old name for the CLI; the SFTP target's factory reads it.
+using HostKeyTrust = target::HostKeyTrust;
 
 enum class StepStatus { ok, failed, skipped };
 std::string_view to_string(StepStatus status);

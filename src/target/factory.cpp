@@ -8,15 +8,16 @@
 #include "target/local.hpp"
 #include "target/registry.hpp"
 #include "target/s3.hpp"
+#include "target/sftp.hpp"
 
 namespace offsite::target {
 namespace {
 
 using Factory = Result<std::unique_ptr<Target>> (*)(const config::Repository&, asio::thread_pool&,
-                                                    const std::filesystem::path&);
+                                                    const std::filesystem::path&, const HostKeyTrust&);
 
 Result<std::unique_ptr<Target>> make_local(const config::Repository& repository, asio::thread_pool& pool,
-                                           const std::filesystem::path& state_dir) {
+                                           const std::filesystem::path& state_dir, const HostKeyTrust&) {
   const auto& settings = std::get<config::LocalTarget>(repository.target.settings);
   return std::unique_ptr<Target>(std::make_unique<LocalTarget>(settings.path, repository.folder, pool, state_dir));
 }
@@ -34,7 +35,7 @@ net::Credentials s3_credentials(const config::S3Target& settings) {
 }
 
 Result<std::unique_ptr<Target>> make_s3(const config::Repository& repository, asio::thread_pool& pool,
-                                        const std::filesystem::path&) {
+                                        const std::filesystem::path&, const HostKeyTrust&) {
   const auto& settings = std::get<config::S3Target>(repository.target.settings);
   auto endpoint = net::S3Endpoint::parse(settings.endpoint, settings.region);
   if (!endpoint) return Unexpected(std::move(endpoint).error());
@@ -58,6 +59,31 @@ Result<std::unique_ptr<Target>> make_s3(const config::Repository& repository, as
   return std::unique_ptr<Target>(std::make_unique<S3Target>(std::move(options), pool));
 }
 
+// The secrets leave the config here, for libssh2 only (grep reveal()).
+Result<std::unique_ptr<Target>> make_sftp(const config::Repository& repository, asio::thread_pool&,
+                                          const std::filesystem::path&, const HostKeyTrust& trust) {
+  const auto& settings = std::get<config::SftpTarget>(repository.target.settings);
+  SftpSettings sftp;
+  sftp.ssh.host = settings.host;
+  sftp.ssh.port = settings.port;
+  sftp.ssh.username = settings.username;
+  sftp.ssh.credentials.password = settings.password.reveal();
+  sftp.ssh.credentials.private_key = settings.private_key;
+  sftp.ssh.credentials.passphrase = settings.private_key_passphrase.reveal();
+  sftp.ssh.host_keys.known_hosts = settings.known_hosts;
+  sftp.ssh.host_keys.accept_unknown = trust.accept_unknown;
+  sftp.ssh.host_keys.pinned_fingerprint = trust.pinned_fingerprint;
+  sftp.ssh.repository_name = repository.name;
+  auto host = settings.host.find(':') != std::string::npos ? "[" + settings.host + "]" : settings.host;
+  sftp.ssh.describe = fmt::format("sftp://{}{}:{}", settings.username.empty() ? "" : settings.username + "@", host,
+                                  settings.port);
+  sftp.ssh.io_timeout = ssh_io_timeout_from_environment();
+  sftp.path = settings.path;
+  sftp.folder = repository.folder;
+  sftp.concurrency = repository.concurrency;
+  return std::unique_ptr<Target>(std::make_unique<SftpTarget>(std::move(sftp)));
+}
+
 struct Entry {
   std::string_view type;
   Factory factory; // null: not built yet
@@ -66,7 +92,7 @@ struct Entry {
 
 constexpr Entry k_targets[] = {
     {"local", &make_local, ""},
-    {"sftp", nullptr, "the SFTP target issue"},
+    {"sftp", &make_sftp, ""},
     {"s3", &make_s3, ""},
     {"ftp", nullptr, "the FTP/FTPS target issue"},
     {"ftps", nullptr, "the FTP/FTPS target issue"},
@@ -81,15 +107,21 @@ std::chrono::milliseconds base_backoff_from_environment() {
   return std::chrono::seconds(1);
 }
 
+std::chrono::milliseconds ssh_io_timeout_from_environment() {
+  if (const char* text = std::getenv("OFFSITE_TEST_SSH_TIMEOUT_MS"); text && *text)
+    return std::chrono::milliseconds(std::max(100L, std::atol(text)));
+  return std::chrono::seconds(20);
+}
+
 Result<BuiltTarget> make_target(const config::Repository& repository, asio::thread_pool& pool,
-                                const std::filesystem::path& state_dir) {
+                                const std::filesystem::path& state_dir, const HostKeyTrust& trust) {
   for (const auto& entry : k_targets) {
     if (entry.type != repository.target.type) continue;
     if (!entry.factory)
       return make_error(ErrorKind::unsupported, fmt::format("target type \"{}\" is not available in this build yet "
                                                             "(it lands with {})",
                                                             entry.type, entry.landing_with));
-    auto inner = entry.factory(repository, pool, state_dir);
+    auto inner = entry.factory(repository, pool, state_dir, trust);
     if (!inner) return Unexpected(std::move(inner).error());
     WrapOptions options;
     options.retry_budget = repository.retry_budget;

@@ -9,6 +9,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "config/config.hpp"
+#include "target/host_key_trust.hpp"
 #include "target/retry_policy.hpp"
 #include "target/target.hpp"
 
@@ -19,9 +20,13 @@ struct BuiltTarget {
   std::shared_ptr<RetryPolicy> retry_policy; // the decorator's, for the engine's uploader
 };
 
-// `state_dir` is this repository's state directory (probe caches, known_hosts default).
+// `state_dir` is this repository's state directory (probe caches). `trust` is test-connection's
+// --accept-host-key (SFTP only).
 Result<BuiltTarget> make_target(const config::Repository& repository, asio::thread_pool& pool,
-                                const std::filesystem::path& state_dir);
+                                const std::filesystem::path& state_dir, const HostKeyTrust& trust = {});
+
+// Test-only: OFFSITE_TEST_SSH_TIMEOUT_MS shortens how long an SSH socket wait may stall.
+std::chrono::milliseconds ssh_io_timeout_from_environment();
 
 // Test-only: OFFSITE_TEST_BACKOFF_MS shortens the retry backoff so fault tests run in seconds.
 std::chrono::milliseconds base_backoff_from_environment();

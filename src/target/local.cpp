@@ -10,7 +10,6 @@
 #include "target/local_platform.hpp"
 #include "util/log.hpp"
 #include "util/offload.hpp"
-#include "util/uuid.hpp"
 
 namespace offsite::target {
 namespace {
@@ -433,8 +432,7 @@ asio::awaitable<Result<void>> LocalTarget::write_new(std::string path, std::stri
   if (auto valid = check_path(path); !valid) co_return valid;
   if (path.empty()) co_return make_error(ErrorKind::permanent, "write_new_file: the root is not a file");
   auto where = locate(m_target_path, m_folder, path);
-  auto temporary_name = fmt::format(".{}{}{}", last_component(path), k_temporary_marker, generate_uuid().substr(0, 8));
-  auto temporary = locate(m_target_path, m_folder, join_path(parent_path(path), temporary_name));
+  auto temporary = locate(m_target_path, m_folder, temporary_path_beside(path));
   // A commit point: it and everything before it are durable when it returns.
   auto durable = commit_point ? Durable::now : Durable::deferred;
   auto work = [where, temporary, bytes = std::move(bytes), method = m_method, state_dir = m_state_dir, root = m_root,
@@ -530,10 +528,9 @@ asio::awaitable<Result<void>> LocalTarget::copy(std::string from, std::string to
   if (auto valid = check_path(from); !valid) co_return valid;
   if (auto valid = check_path(to); !valid) co_return valid;
   if (to.empty()) co_return make_error(ErrorKind::permanent, "copy: the root is not a file");
-  auto temporary_name = fmt::format(".{}{}{}", last_component(to), k_temporary_marker, generate_uuid().substr(0, 8));
+  auto temporary_path = temporary_path_beside(to);
   auto work = [source = locate(m_target_path, m_folder, from), destination = locate(m_target_path, m_folder, to),
-               temporary =
-                   locate(m_target_path, m_folder, join_path(parent_path(to), temporary_name)),
+               temporary = locate(m_target_path, m_folder, temporary_path),
                owed = m_owed]() -> Result<void> {
     if (auto regular = check_regular_file(source); !regular) return regular;
     if (auto made = make_parents(destination, *owed); !made) return made;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/uuid.hpp"
+
 namespace offsite::target {
 
 asio::awaitable<Result<void>> Target::write_new_file_deferred(std::string path, std::string bytes) {
@@ -50,5 +52,10 @@ std::string join_path(std::string_view dir, std::string_view name) {
 }
 
 bool is_temporary_name(std::string_view name) { return name.find(k_temporary_marker) != std::string_view::npos; }
+
+std::string temporary_path_beside(std::string_view path) {
+  auto name = fmt::format(".{}{}{}", last_component(path), k_temporary_marker, generate_uuid().substr(0, 8));
+  return join_path(parent_path(path), name);
+}
 
 } // namespace offsite::target

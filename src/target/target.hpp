@@ -211,5 +211,7 @@ std::string join_path(std::string_view dir, std::string_view name);
 // Marks the temporary names write_new_file() uses; whoever finds one may remove it.
 inline constexpr std::string_view k_temporary_marker = ".offsite-tmp-";
 bool is_temporary_name(std::string_view name);
+// A fresh temporary name beside `path`: "a/b/.c.offsite-tmp-1f2e3d4c" for "a/b/c".
+std::string temporary_path_beside(std::string_view path);
 
 } // namespace offsite::target

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""crash_matrix: SIGKILL `offsite sync` (local target) at named crash points and random instants.
+"""crash_matrix: SIGKILL `offsite sync` at named crash points and random instants.
 
-Usage: crash_matrix.py OFFSITE_EXE [--full]
+Usage: crash_matrix.py OFFSITE_EXE [--full] [--target local|sftp]
+
+--target sftp runs the same matrix against a private OpenSSH sshd (tests/servers/sshd.py) serving
+a local directory, so the checks below read the remote's files directly, as for the local target.
 
 Scenarios: a first sync (empty remote), and a next-day sync on top of a committed state (new,
 deleted, rewritten-in-place files, a folder removed). Each point resets the repository, target and
@@ -33,6 +36,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "servers"))
 import common  # noqa: E402
 from common import log  # noqa: E402
 
@@ -256,7 +260,8 @@ def mutate_one(root, rng):
 # ---------------------------------------------------------------------------------------------
 
 class Matrix:
-    def __init__(self, exe, checks, seed):
+    def __init__(self, exe, checks, seed, sshd=None):
+        self.sshd = sshd  # None: the local target
         self.exe = exe
         self.checks = checks
         self.rng = random.Random(seed)
@@ -279,8 +284,15 @@ class Matrix:
             common.write_config(config, state_dir=self.state_dir, repositories=[{
                 "name": NAME, "path": self.repository, "folder": FOLDER, "chunk_size": CHUNK,
                 "bandwidth_limit": bandwidth, "per_folder_upload": per_folder, "concurrency": 3,
-                "target": {"type": "local", "path": self.target}}])
+                "target": self.target_settings()}])
         return common.Offsite(self.exe, config)
+
+    def target_settings(self):
+        if not self.sshd:
+            return {"type": "local", "path": self.target}
+        return {"type": "sftp", "host": "127.0.0.1", "port": self.sshd.port, "path": self.target,
+                "username": self.sshd.user, "private_key": self.sshd.client_key,
+                "known_hosts": self.sshd.known_hosts}
 
     def reset(self, scenario):
         for directory in (self.repository, self.target, self.state_dir):
@@ -474,10 +486,20 @@ def main():
     exe = sys.argv[1]
     full = "--full" in sys.argv[2:] or os.environ.get("OFFSITE_CRASH_FULL", "") not in ("", "0")
     seed = int(os.environ.get("OFFSITE_CRASH_SEED", "20261124"))
-    checks = common.Checks("crash_matrix")
+    kind = sys.argv[sys.argv.index("--target") + 1] if "--target" in sys.argv else "local"
+    checks = common.Checks(f"crash_matrix ({kind})")
     if not XXHSUM:
         log("note: xxhsum not found: committed files are checked by size only")
-    matrix = Matrix(exe, checks, seed)
+    sshd = None
+    if kind == "sftp":
+        from sshd import Sshd
+        sshd = Sshd()
+        common.on_exit(sshd.stop)
+        sshd.start()
+    elif kind != "local":
+        log(f"unknown --target {kind}")
+        return 2
+    matrix = Matrix(exe, checks, seed, sshd)
     if not matrix.prepare():
         checks.finish()
     named = named_points(full)

@@ -3,7 +3,8 @@
 
 Usage: secrets.py OFFSITE_EXE
 
-A config holds a known inline password for an sftp target (not built yet: its commands exit 2),
+A config holds a known inline password for an sftp target (nothing listens: its commands fail once
+a short retry_budget is spent),
 a password_file and a secret_access_key_env for other targets, next to a local target that does
 sync. Every command (check-config, status, sync, verify, restore, test-connection, reinitialize,
 with --json where it exists) is run; no stdout, stderr, or file under state_dir or the target may
@@ -41,10 +42,10 @@ def main():
     os.chmod(secret_file, 0o600)
     config = common.write_config(os.path.join(base, "offsite.toml"), state_dir=state_dir, repositories=[
         {"name": "local", "path": repository, "folder": "Local", "target": {"type": "local", "path": target}},
-        {"name": "sftp-inline", "path": repository, "folder": "A",
+        {"name": "sftp-inline", "path": repository, "folder": "A", "retry_budget": "1s",
          "target": {"type": "sftp", "host": "127.0.0.1", "port": 1, "path": "/srv/offsite", "username": "u",
                     "password": INLINE}},
-        {"name": "sftp-file", "path": repository, "folder": "B",
+        {"name": "sftp-file", "path": repository, "folder": "B", "retry_budget": "1s",
          "target": {"type": "sftp", "host": "127.0.0.1", "port": 1, "path": "/srv/offsite", "username": "u",
                     "password_file": secret_file}},
         # Nothing listens on port 1: with the S3 target built, a refused connection is an outage,

@@ -476,6 +476,8 @@ using Case = asio::awaitable<void> (*)(ConformanceFixture&, Target&);
 
 // A fresh target on the fixture's root, connected, root created; then the case.
 inline void run_case(ConformanceFixture& fixture, Case test_case) {
+  // Declared first, so it outlives the target: a target may hold sockets on it (SFTP's pool).
+  asio::io_context io;
   auto target = fixture.make_target();
   BOOST_TEST_REQUIRE(target.get() != nullptr);
   auto body = [&]() -> asio::awaitable<void> {
@@ -483,7 +485,7 @@ inline void run_case(ConformanceFixture& fixture, Case test_case) {
     OFFSITE_CO_REQUIRE_OK(target->make_directory(""), "make_directory of the root");
     co_await test_case(fixture, *target);
   };
-  run_coro(std::move(body));
+  run_coro(io, std::move(body));
 }
 
 } // namespace conformance
