@@ -41,8 +41,8 @@ crash_matrix.make_day1 = make_day1_with_big_file
 
 
 class S3Matrix(crash_matrix.Matrix):
-    def __init__(self, exe, checks, seed):
-        super().__init__(exe, checks, seed)
+    def __init__(self, exe, checks, seed, sshd=None):
+        super().__init__(exe, checks, seed)  # no sshd: this matrix brings its own server
         self.server = s3_common.start_server()
         s3_common.require_s3_target(exe, self.server)
         self.store_day1 = os.path.join(self.templates, "s3-store-day1")
