@@ -214,6 +214,11 @@ asio::awaitable<Result<std::uint64_t>> Committer::commit(std::vector<FolderCommi
 
 asio::awaitable<Result<void>> apply_commit(target::Target& target, const std::vector<manifest::PendingEntry>& pending,
                                            std::vector<std::string> deleted, const CommittedState& state) {
+  // Where a move replaces the final name atomically (S3: a server-side copy over the key), the old
+  // version stays readable until the new one is in place; elsewhere it is removed first, since an
+  // exclusive move refuses an existing name and a non-atomic one is no better than a removal.
+  auto capabilities = target.capabilities();
+  bool move_replaces = capabilities.replace_is_atomic && !capabilities.exclusive_rename;
   for (const auto& entry : pending) {
     auto staged_path = layout::meta_path(entry.staged);
     auto staged = co_await target.stat(staged_path);
@@ -228,8 +233,10 @@ asio::awaitable<Result<void>> apply_commit(target::Target& target, const std::ve
                                        "size; the remote was changed by something else",
                                        target.describe(), entry.path, staged_path));
     }
-    auto removed = co_await target.remove(entry.path);
-    if (!removed && removed.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(removed).error());
+    if (!move_replaces) {
+      auto removed = co_await target.remove(entry.path);
+      if (!removed && removed.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(removed).error());
+    }
     failpoint("apply_removed");
     auto moved = co_await target.rename_to_new(staged_path, entry.path);
     if (!moved) co_return Unexpected(moved.error().with_context(fmt::format("moving {} into place", entry.path)));

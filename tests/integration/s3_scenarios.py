@@ -111,6 +111,12 @@ def main():
               "it uploads exactly the new and changed files and deletes the purged one", result.stdout)
     copies = s3_common.requests(server, "CopyObject", since=since) + s3_common.requests(server, "UploadPartCopy", since=since)
     log(f"  note  the rewritten file was replaced with {len(copies)} server-side copy request(s)")
+    # The committed version of the rewritten file stays readable until the new one replaces it:
+    # the copy overwrites the key, nothing deletes it first.
+    final_deletes = [e["key"] for e in s3_common.requests(server, "DeleteObject", since=since)
+                     if (e["key"] or "").endswith("/" + big) and "/.offsite/" not in e["key"]]
+    checks.ok(copies and not final_deletes, "the rewritten file's key is replaced by a copy, never deleted first",
+              final_deletes)
     checks.ok(not s3_common.open_uploads(server), "no multipart upload is left open", server.uploads())
     common.verify_deep(checks, offsite, "main", " (next day)")
 
