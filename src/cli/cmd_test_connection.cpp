@@ -94,8 +94,7 @@ void print_human(const std::string& repository, const sync::ProbeReport& report,
   }
   if (report.free_space) fmt::print("  free space: {}\n", config::format_size(*report.free_space));
   if (!report.unfinished_uploads.empty())
-    fmt::print("  unfinished uploads (the next sync discards them): {}\n",
-               fmt::join(report.unfinished_uploads, ", "));
+    fmt::print("  unfinished uploads (the next sync discards them): {}\n", fmt::join(report.unfinished_uploads, ", "));
   if (report.capabilities) {
     const auto& caps = *report.capabilities;
     fmt::print("  capabilities: atomic replace {}, exclusive rename {}, server-side copy {}, {} connection(s)\n",

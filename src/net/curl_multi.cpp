@@ -155,8 +155,7 @@ Error transport_error(const Transfer& transfer, CURLcode code) {
   case CURLE_UNSUPPORTED_PROTOCOL:
   case CURLE_OUT_OF_MEMORY:
     return Error{ErrorKind::permanent, fmt::format("{} (curl error {})", detail, static_cast<int>(code))};
-  default:
-    return Error{ErrorKind::transient, fmt::format("{} (curl error {})", detail, static_cast<int>(code))};
+  default: return Error{ErrorKind::transient, fmt::format("{} (curl error {})", detail, static_cast<int>(code))};
   }
 }
 

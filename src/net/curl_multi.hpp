@@ -29,8 +29,8 @@
 namespace offsite::net {
 
 struct HttpRequest {
-  std::string method = "GET"; // GET HEAD PUT POST DELETE
-  std::string url;            // already percent-encoded
+  std::string method = "GET";       // GET HEAD PUT POST DELETE
+  std::string url;                  // already percent-encoded
   std::vector<std::string> headers; // "name: value", sent exactly as given
   // The request body; the caller keeps it valid until perform() completes.
   std::span<const std::byte> body;

@@ -227,8 +227,7 @@ HostKeyCheck check_host_key(std::string_view known_hosts, std::string_view host,
 std::vector<std::string> known_key_types(std::string_view known_hosts, std::string_view host, int port) {
   std::vector<std::string> types;
   for (const auto& entry : entries_for(known_hosts, host, port))
-    if (!entry.revoked && std::find(types.begin(), types.end(), entry.type) == types.end())
-      types.push_back(entry.type);
+    if (!entry.revoked && std::find(types.begin(), types.end(), entry.type) == types.end()) types.push_back(entry.type);
   return types;
 }
 

@@ -38,8 +38,8 @@ enum class HostKeyVerdict {
 
 struct HostKeyCheck {
   HostKeyVerdict verdict = HostKeyVerdict::unknown;
-  int line = 0;                        // where the matching or conflicting key is (1-based; 0: none)
-  std::vector<std::string> key_types;  // the key types known for this host, in file order
+  int line = 0;                       // where the matching or conflicting key is (1-based; 0: none)
+  std::vector<std::string> key_types; // the key types known for this host, in file order
 };
 
 // Looks `key` up for `host`:`port` in the text of a known_hosts file.

@@ -18,10 +18,14 @@ namespace {
 std::string quote_xml(std::string_view text) {
   std::string out;
   for (char c : text) {
-    if (c == '&') out += "&amp;";
-    else if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else out += c;
+    if (c == '&')
+      out += "&amp;";
+    else if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else
+      out += c;
   }
   return out;
 }
@@ -118,7 +122,8 @@ asio::awaitable<Result<HttpResponse>> S3Client::send(Call call, std::string wher
   request.url = fmt::format("{}://{}{}", m_endpoint.scheme, host, uri_encode(path, true));
   if (!call.query.empty()) request.url += "?" + canonical_query(call.query);
   request.headers = std::move(signed_request.headers);
-  if (call.method == "PUT" || call.method == "POST") request.headers.push_back("Content-Type: application/octet-stream");
+  if (call.method == "PUT" || call.method == "POST")
+    request.headers.push_back("Content-Type: application/octet-stream");
   request.body = call.payload.bytes;
   request.max_response_body = call.max_response;
   request.ca_file = m_endpoint.ca_file;
@@ -138,8 +143,8 @@ Error S3Client::failure(const HttpResponse& response, std::string_view action, s
   else if (status == 408 || status == 429 || status >= 500 || is_transient_code(code) || code == "BadDigest" ||
            code == "XAmzContentSHA256Mismatch" || code == "IncompleteBody")
     kind = ErrorKind::transient;
-  std::string what = fmt::format("{}: {} failed: HTTP {}{}{}", where, action, status, code.empty() ? "" : " " + code,
-                                 said);
+  std::string what =
+      fmt::format("{}: {} failed: HTTP {}{}{}", where, action, status, code.empty() ? "" : " " + code, said);
   if (status == 403)
     what += fmt::format(" (access denied: check that the access key, its secret and the bucket's policy allow {} on "
                         "bucket \"{}\")",
@@ -167,8 +172,9 @@ asio::awaitable<Result<ObjectInfo>> S3Client::head(std::string key, std::string 
 }
 
 asio::awaitable<Result<std::string>> S3Client::get(std::string key, std::uint64_t max_size, std::string where) {
-  Call call{"GET", std::move(key), {}, {}, {}, static_cast<std::size_t>(std::min<std::uint64_t>(max_size, SIZE_MAX)),
-            "GetObject"};
+  Call call{
+      "GET",      std::move(key), {}, {}, {}, static_cast<std::size_t>(std::min<std::uint64_t>(max_size, SIZE_MAX)),
+      "GetObject"};
   auto response = co_await send(std::move(call), where);
   if (!response) co_return Unexpected(std::move(response).error());
   if (!ok_status(response->status)) co_return Unexpected(failure(*response, "GetObject", where));
@@ -177,8 +183,10 @@ asio::awaitable<Result<std::string>> S3Client::get(std::string key, std::uint64_
 
 asio::awaitable<Result<std::string>> S3Client::get_range(std::string key, std::uint64_t first, std::uint64_t last,
                                                          std::string where) {
-  Call call{"GET", std::move(key), {}, {{"range", fmt::format("bytes={}-{}", first, last)}}, {},
-            static_cast<std::size_t>(last - first + 1), "GetObject"};
+  Call call{"GET",      std::move(key),
+            {},         {{"range", fmt::format("bytes={}-{}", first, last)}},
+            {},         static_cast<std::size_t>(last - first + 1),
+            "GetObject"};
   auto response = co_await send(std::move(call), where);
   if (!response) co_return Unexpected(std::move(response).error());
   if (response->status == 416) co_return std::string();
@@ -232,7 +240,7 @@ asio::awaitable<Result<S3Client::Listing>> S3Client::list(std::string prefix, bo
   Listing listing;
   std::string token;
   for (;;) {
-    Call call{"GET", "", {{"list-type", "2"}, {"prefix", prefix}, {"encoding-type", "url"}}, {}, {}, 16u << 20,
+    Call call{"GET",          "", {{"list-type", "2"}, {"prefix", prefix}, {"encoding-type", "url"}}, {}, {}, 16u << 20,
               "ListObjectsV2"};
     if (delimited) call.query.emplace_back("delimiter", "/");
     if (max_keys > 0) call.query.emplace_back("max-keys", std::to_string(max_keys));
@@ -268,8 +276,10 @@ asio::awaitable<Result<CompletedPart>> S3Client::upload_part(std::string key, st
                                                              Payload payload, std::string where) {
   auto md5 = payload.md5_raw;
   std::uint64_t size = payload.bytes.size();
-  Call call{"PUT", std::move(key), {{"partNumber", std::to_string(number)}, {"uploadId", std::move(upload_id)}}, {},
-            std::move(payload), 1u << 20, "UploadPart"};
+  Call call{
+      "PUT",       std::move(key),     {{"partNumber", std::to_string(number)}, {"uploadId", std::move(upload_id)}},
+      {},          std::move(payload), 1u << 20,
+      "UploadPart"};
   auto response = co_await send(std::move(call), where);
   if (!response) co_return Unexpected(std::move(response).error());
   if (!ok_status(response->status)) co_return Unexpected(failure(*response, "UploadPart", where));
@@ -290,8 +300,13 @@ asio::awaitable<Result<CompletedPart>> S3Client::upload_part_copy(std::string so
   std::vector<std::pair<std::string, std::string>> headers = {
       {"x-amz-copy-source", uri_encode("/" + m_endpoint.bucket + "/" + source_key, true)},
       {"x-amz-copy-source-range", fmt::format("bytes={}-{}", first, last)}};
-  Call call{"PUT", std::move(key), {{"partNumber", std::to_string(number)}, {"uploadId", std::move(upload_id)}},
-            std::move(headers), {}, 1u << 20, "UploadPartCopy"};
+  Call call{"PUT",
+            std::move(key),
+            {{"partNumber", std::to_string(number)}, {"uploadId", std::move(upload_id)}},
+            std::move(headers),
+            {},
+            1u << 20,
+            "UploadPartCopy"};
   auto response = co_await send(std::move(call), where);
   if (!response) co_return Unexpected(std::move(response).error());
   if (!ok_status(response->status)) co_return Unexpected(failure(*response, "UploadPartCopy", where));
@@ -304,12 +319,12 @@ asio::awaitable<Result<void>> S3Client::complete_upload(std::string key, std::st
                                                         std::vector<CompletedPart> parts, std::string where) {
   std::string body = "<CompleteMultipartUpload>";
   for (const auto& part : parts)
-    body += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>\"{}\"</ETag></Part>", part.number,
-                        quote_xml(part.etag));
+    body +=
+        fmt::format("<Part><PartNumber>{}</PartNumber><ETag>\"{}\"</ETag></Part>", part.number, quote_xml(part.etag));
   body += "</CompleteMultipartUpload>";
   auto bytes = std::as_bytes(std::span(body.data(), body.size()));
-  Call call{"POST", std::move(key), {{"uploadId", std::move(upload_id)}}, {}, digest_payload(bytes), 1u << 20,
-            "CompleteMultipartUpload"};
+  Call call{"POST",   std::move(key),           {{"uploadId", std::move(upload_id)}}, {}, digest_payload(bytes),
+            1u << 20, "CompleteMultipartUpload"};
   auto response = co_await send(std::move(call), where);
   if (!response) co_return Unexpected(std::move(response).error());
   if (!ok_status(response->status)) co_return Unexpected(failure(*response, "CompleteMultipartUpload", where));

@@ -143,9 +143,9 @@ SignedRequest sign_v4(const SigningInput& input, const Credentials& credentials)
     signed_names += name;
   }
   SignedRequest out;
-  out.canonical_request = fmt::format("{}\n{}\n{}\n{}\n{}\n{}", input.method, uri_encode(input.path, true),
-                                      canonical_query(input.query), canonical_headers, signed_names,
-                                      input.payload_sha256);
+  out.canonical_request =
+      fmt::format("{}\n{}\n{}\n{}\n{}\n{}", input.method, uri_encode(input.path, true), canonical_query(input.query),
+                  canonical_headers, signed_names, input.payload_sha256);
   std::string date = input.amz_date.substr(0, 8);
   std::string scope = fmt::format("{}/{}/{}/aws4_request", date, input.region, input.service);
   out.string_to_sign =

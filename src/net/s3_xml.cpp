@@ -110,11 +110,16 @@ private:
       auto end = m_text.find(';', m_at);
       if (end == std::string_view::npos || end - m_at > 12) return malformed("bad entity", m_at);
       auto entity = m_text.substr(m_at + 1, end - m_at - 1);
-      if (entity == "amp") out += '&';
-      else if (entity == "lt") out += '<';
-      else if (entity == "gt") out += '>';
-      else if (entity == "quot") out += '"';
-      else if (entity == "apos") out += '\'';
+      if (entity == "amp")
+        out += '&';
+      else if (entity == "lt")
+        out += '<';
+      else if (entity == "gt")
+        out += '>';
+      else if (entity == "quot")
+        out += '"';
+      else if (entity == "apos")
+        out += '\'';
       else if (entity.starts_with('#')) {
         std::uint32_t code = 0;
         auto digits = entity.substr(1);
@@ -213,13 +218,14 @@ Result<XmlElement> root_named(std::string_view body, std::string_view root) {
   if (!document) return document;
   if (document->name == "Error") {
     auto error = parse_error(body);
-    return make_error(error && is_transient_code(error->code) ? ErrorKind::transient : ErrorKind::permanent,
-                      fmt::format("the server answered {}: {}", error ? error->code : "Error",
-                                  error ? error->message : ""));
+    return make_error(
+        error && is_transient_code(error->code) ? ErrorKind::transient : ErrorKind::permanent,
+        fmt::format("the server answered {}: {}", error ? error->code : "Error", error ? error->message : ""));
   }
   if (document->name != root)
-    return make_error(ErrorKind::permanent,
-                      fmt::format("unexpected answer from the server: <{}> where <{}> was expected", document->name, root));
+    return make_error(
+        ErrorKind::permanent,
+        fmt::format("unexpected answer from the server: <{}> where <{}> was expected", document->name, root));
   return document;
 }
 
@@ -313,7 +319,8 @@ Result<ObjectPage> parse_list_objects(std::string_view body) {
       ListedObject object;
       auto key = decode(element.child_text("Key"));
       if (!key) return Unexpected(std::move(key).error());
-      if (key->empty()) return make_error(ErrorKind::permanent, "malformed XML from the server: an object without a key");
+      if (key->empty())
+        return make_error(ErrorKind::permanent, "malformed XML from the server: an object without a key");
       object.key = std::move(*key);
       auto size = number(element, "Size");
       if (!size) return Unexpected(std::move(size).error());
@@ -331,7 +338,8 @@ Result<ObjectPage> parse_list_objects(std::string_view body) {
   page.truncated = *truncated;
   page.continuation = std::string(root->child_text("NextContinuationToken"));
   if (page.truncated && page.continuation.empty())
-    return make_error(ErrorKind::permanent, "malformed XML from the server: a truncated listing without a continuation token");
+    return make_error(ErrorKind::permanent,
+                      "malformed XML from the server: a truncated listing without a continuation token");
   return page;
 }
 
@@ -343,7 +351,8 @@ Result<UploadPage> parse_list_uploads(std::string_view body) {
   for (const auto& element : root->children) {
     if (element.name != "Upload") continue;
     InProgressUpload upload;
-    auto key = encoded ? url_decode(element.child_text("Key")) : Result<std::string>(std::string(element.child_text("Key")));
+    auto key =
+        encoded ? url_decode(element.child_text("Key")) : Result<std::string>(std::string(element.child_text("Key")));
     if (!key) return Unexpected(std::move(key).error());
     upload.key = std::move(*key);
     upload.upload_id = std::string(element.child_text("UploadId"));
@@ -360,7 +369,8 @@ Result<UploadPage> parse_list_uploads(std::string_view body) {
   page.next_key_marker = std::move(*next_key);
   page.next_upload_id_marker = std::string(root->child_text("NextUploadIdMarker"));
   if (page.truncated && page.next_key_marker.empty())
-    return make_error(ErrorKind::permanent, "malformed XML from the server: a truncated upload listing without a marker");
+    return make_error(ErrorKind::permanent,
+                      "malformed XML from the server: a truncated upload listing without a marker");
   return page;
 }
 
@@ -374,7 +384,8 @@ Result<PartPage> parse_list_parts(std::string_view body) {
     auto part_number = number(element, "PartNumber");
     if (!part_number) return Unexpected(std::move(part_number).error());
     if (*part_number < 1 || *part_number > 10000)
-      return make_error(ErrorKind::permanent, fmt::format("malformed XML from the server: part number {}", *part_number));
+      return make_error(ErrorKind::permanent,
+                        fmt::format("malformed XML from the server: part number {}", *part_number));
     part.number = static_cast<int>(*part_number);
     auto size = number(element, "Size");
     if (!size) return Unexpected(std::move(size).error());
@@ -407,7 +418,9 @@ Result<std::string> parse_result_etag(std::string_view body, std::string_view ro
   auto root = root_named(body, root_name);
   if (!root) return Unexpected(std::move(root).error());
   auto etag = root->child_text("ETag");
-  if (etag.empty()) return make_error(ErrorKind::permanent, fmt::format("malformed XML from the server: <{}> without an ETag", root_name));
+  if (etag.empty())
+    return make_error(ErrorKind::permanent,
+                      fmt::format("malformed XML from the server: <{}> without an ETag", root_name));
   return unquote(etag);
 }
 

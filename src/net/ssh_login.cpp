@@ -103,8 +103,8 @@ asio::awaitable<Result<void>> SshSession::authenticate() {
   const auto& options = *m_options;
   std::string methods;
   auto list = [this, &options, &methods]() -> long {
-    const char* offered = libssh2_userauth_list(m_session, options.username.c_str(),
-                                                static_cast<unsigned int>(options.username.size()));
+    const char* offered =
+        libssh2_userauth_list(m_session, options.username.c_str(), static_cast<unsigned int>(options.username.size()));
     if (offered) {
       methods = offered;
       return 0;
@@ -121,7 +121,8 @@ asio::awaitable<Result<void>> SshSession::authenticate() {
   std::optional<Error> key_error;
   if (!options.credentials.private_key.empty()) {
     if (!offers(methods, "publickey")) {
-      key_error = failure(ErrorKind::permanent, fmt::format("the server does not accept keys (it offers: {})", methods));
+      key_error =
+          failure(ErrorKind::permanent, fmt::format("the server does not accept keys (it offers: {})", methods));
     } else {
       auto by_key = co_await login_with_key(key_refused);
       if (by_key) co_return by_key;
@@ -158,11 +159,11 @@ asio::awaitable<Result<void>> SshSession::login_with_key(bool& refused) {
   long rc = co_await run(login);
   if (rc == 0) co_return Result<void>{};
   if (rc == LIBSSH2_ERROR_FILE)
-    co_return Unexpected(failure(
-        ErrorKind::permanent,
-        fmt::format("cannot use the private key {}: {}", file,
-                    facts.encrypted ? "wrong private_key_passphrase, or a key format libssh2 1.10 cannot read"
-                                    : "not a key libssh2 1.10 can read (use an OpenSSH or PEM key file)")));
+    co_return Unexpected(
+        failure(ErrorKind::permanent,
+                fmt::format("cannot use the private key {}: {}", file,
+                            facts.encrypted ? "wrong private_key_passphrase, or a key format libssh2 1.10 cannot read"
+                                            : "not a key libssh2 1.10 can read (use an OpenSSH or PEM key file)")));
   if (rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED || rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED) {
     refused = true;
     if (facts.type == "ssh-rsa")
@@ -172,10 +173,10 @@ asio::awaitable<Result<void>> SshSession::login_with_key(bool& refused) {
                       "SHA-1 (ssh-rsa) only, which OpenSSH 8.8 and later refuse by default. Use an ed25519 key "
                       "(ssh-keygen -t ed25519) or an ECDSA key, and add its .pub to the server's authorized_keys",
                       file, options.username)));
-    co_return Unexpected(failure(ErrorKind::permanent,
-                                 fmt::format("the server refused the key {} for user \"{}\" (is its public key in "
-                                             "the user's authorized_keys on the server?)",
-                                             file, options.username)));
+    co_return Unexpected(
+        failure(ErrorKind::permanent, fmt::format("the server refused the key {} for user \"{}\" (is its public key in "
+                                                  "the user's authorized_keys on the server?)",
+                                                  file, options.username)));
   }
   co_return Unexpected(failure(error_kind(rc), fmt::format("key login failed: {}", error_text(rc))));
 }
@@ -202,16 +203,16 @@ asio::awaitable<Result<void>> SshSession::login_with_password(const std::string&
     rc = co_await run(login);
     *abstract = nullptr;
   } else {
-    co_return Unexpected(failure(ErrorKind::permanent,
-                                 fmt::format("the server does not accept passwords for user \"{}\" (it offers: {})",
-                                             user, methods)));
+    co_return Unexpected(
+        failure(ErrorKind::permanent,
+                fmt::format("the server does not accept passwords for user \"{}\" (it offers: {})", user, methods)));
   }
   if (rc == 0) co_return Result<void>{};
   if (rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED)
-    co_return Unexpected(failure(ErrorKind::permanent,
-                                 fmt::format("the server refused the password for user \"{}\" (wrong password, or "
-                                             "no such user)",
-                                             user)));
+    co_return Unexpected(
+        failure(ErrorKind::permanent, fmt::format("the server refused the password for user \"{}\" (wrong password, or "
+                                                  "no such user)",
+                                                  user)));
   if (rc == LIBSSH2_ERROR_PASSWORD_EXPIRED)
     co_return Unexpected(failure(ErrorKind::permanent, fmt::format("the password of user \"{}\" has expired", user)));
   co_return Unexpected(failure(error_kind(rc), fmt::format("password login failed: {}", error_text(rc))));

@@ -162,9 +162,8 @@ asio::awaitable<long> SshSession::wait_for_socket() {
 
 std::string SshSession::error_text(long rc) const {
   if (rc == k_ssh_timed_out)
-    return fmt::format("no answer from the server for {} s", std::chrono::duration_cast<std::chrono::seconds>(
-                                                                  m_options->io_timeout)
-                                                                  .count());
+    return fmt::format("no answer from the server for {} s",
+                       std::chrono::duration_cast<std::chrono::seconds>(m_options->io_timeout).count());
   if (rc == k_ssh_cancelled) return "cancelled";
   if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL && m_sftp) {
     switch (libssh2_sftp_last_error(m_sftp)) {
@@ -232,7 +231,8 @@ asio::awaitable<Result<std::unique_ptr<SshSession>>> SshSession::open(std::share
   if (auto trusted = session->verify_host_key(); !trusted) co_return Unexpected(trusted.error());
   if (auto logged_in = co_await session->authenticate(); !logged_in) co_return Unexpected(logged_in.error());
   if (auto started = co_await session->start_sftp(); !started) co_return Unexpected(started.error());
-  libssh2_keepalive_config(session->m_session, 1, static_cast<unsigned>(session->m_options->keepalive_interval.count()));
+  libssh2_keepalive_config(session->m_session, 1,
+                           static_cast<unsigned>(session->m_options->keepalive_interval.count()));
   session->idle_since = std::chrono::steady_clock::now();
   log::debug("ssh.connected", {{"server", session->m_options->describe}, {"cipher", session->cipher()}});
   co_return session;
@@ -279,7 +279,7 @@ asio::awaitable<Result<void>> SshSession::handshake() {
   long rc = co_await run(shake);
   if (rc != 0) {
     auto kind = rc == LIBSSH2_ERROR_KEX_FAILURE || rc == LIBSSH2_ERROR_METHOD_NONE ? ErrorKind::permanent
-                                                                                    : ErrorKind::transient;
+                                                                                   : ErrorKind::transient;
     co_return Unexpected(failure(kind, fmt::format("SSH handshake failed: {}", error_text(rc))));
   }
   co_return Result<void>{};
@@ -297,8 +297,8 @@ Result<void> SshSession::verify_host_key() {
   auto fingerprint = fingerprint_sha256(key.blob);
   auto name = known_hosts_name(options.host, options.port);
   auto file = policy.known_hosts.string();
-  auto accept_command = fmt::format("offsite test-connection {} --accept-host-key={}",
-                                    shell_word(options.repository_name), fingerprint);
+  auto accept_command =
+      fmt::format("offsite test-connection {} --accept-host-key={}", shell_word(options.repository_name), fingerprint);
   auto check = check_host_key(read_known_hosts(policy.known_hosts), options.host, options.port, key);
   switch (check.verdict) {
   case HostKeyVerdict::trusted: return {};
@@ -325,17 +325,20 @@ Result<void> SshSession::verify_host_key() {
                     "this fingerprint with the server's administrator (on the server: ssh-keygen -lf "
                     "/etc/ssh/ssh_host_{}_key.pub), then trust it with `{}`",
                     name, key.type, fingerprint, file.empty() ? "known_hosts" : file,
-                    key.type == "ssh-ed25519" ? "ed25519" : key.type.rfind("ecdsa", 0) == 0 ? "ecdsa" : "rsa",
+                    key.type == "ssh-ed25519"         ? "ed25519"
+                    : key.type.rfind("ecdsa", 0) == 0 ? "ecdsa"
+                                                      : "rsa",
                     accept_command)));
   if (!policy.pinned_fingerprint.empty() && policy.pinned_fingerprint != fingerprint)
-    return Unexpected(failure(ErrorKind::permanent,
-                              fmt::format("the host key of {} is {} {}, not the {} given to --accept-host-key: "
-                                          "nothing was trusted",
-                                          name, key.type, fingerprint, policy.pinned_fingerprint)));
+    return Unexpected(
+        failure(ErrorKind::permanent, fmt::format("the host key of {} is {} {}, not the {} given to --accept-host-key: "
+                                                  "nothing was trusted",
+                                                  name, key.type, fingerprint, policy.pinned_fingerprint)));
   if (auto added = append_known_host(policy.known_hosts, known_hosts_line(options.host, options.port, key)); !added)
-    return Unexpected(failure(ErrorKind::permanent,
-                              fmt::format("cannot add the host key to {}: {}", file, added.error().message)));
-  log::info("ssh.host_key_accepted", {{"server", name}, {"type", key.type}, {"fingerprint", fingerprint}, {"file", file}});
+    return Unexpected(
+        failure(ErrorKind::permanent, fmt::format("cannot add the host key to {}: {}", file, added.error().message)));
+  log::info("ssh.host_key_accepted",
+            {{"server", name}, {"type", key.type}, {"fingerprint", fingerprint}, {"file", file}});
   return {};
 }
 

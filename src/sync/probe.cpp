@@ -153,8 +153,8 @@ private:
     if (!removed && removed.error().kind != ErrorKind::not_found) co_return removed;
     auto left = co_await m_target.uploaded_size(to, "");
     if (left)
-      co_return make_error(ErrorKind::permanent,
-                           fmt::format("{}/{}: an upload is still there after it was discarded", m_target.describe(), to));
+      co_return make_error(ErrorKind::permanent, fmt::format("{}/{}: an upload is still there after it was discarded",
+                                                             m_target.describe(), to));
     if (left.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(left).error());
     co_return Result<void>{};
   }

@@ -172,8 +172,8 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
   // through its path where the target can find its own unfinished uploads (S3); otherwise what
   // sits at the path is a finished object that cannot be appended to.
   auto caps = target.capabilities();
-  bool resuming = destination.may_resume &&
-                  (!resume_token.empty() || caps.partial_is_visible || caps.rediscovers_uploads);
+  bool resuming =
+      destination.may_resume && (!resume_token.empty() || caps.partial_is_visible || caps.rediscovers_uploads);
   target::RetryAttempts attempts;
   auto may_retry = [&](const Error& error) { return error.kind == ErrorKind::transient && settings.retry_policy; };
   for (;;) {

@@ -75,8 +75,8 @@ Result<std::unique_ptr<Target>> make_sftp(const config::Repository& repository, 
   sftp.ssh.host_keys.pinned_fingerprint = trust.pinned_fingerprint;
   sftp.ssh.repository_name = repository.name;
   auto host = settings.host.find(':') != std::string::npos ? "[" + settings.host + "]" : settings.host;
-  sftp.ssh.describe = fmt::format("sftp://{}{}:{}", settings.username.empty() ? "" : settings.username + "@", host,
-                                  settings.port);
+  sftp.ssh.describe =
+      fmt::format("sftp://{}{}:{}", settings.username.empty() ? "" : settings.username + "@", host, settings.port);
   sftp.ssh.io_timeout = ssh_io_timeout_from_environment();
   sftp.path = settings.path;
   sftp.folder = repository.folder;

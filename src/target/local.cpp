@@ -530,8 +530,7 @@ asio::awaitable<Result<void>> LocalTarget::copy(std::string from, std::string to
   if (to.empty()) co_return make_error(ErrorKind::permanent, "copy: the root is not a file");
   auto temporary_path = temporary_path_beside(to);
   auto work = [source = locate(m_target_path, m_folder, from), destination = locate(m_target_path, m_folder, to),
-               temporary = locate(m_target_path, m_folder, temporary_path),
-               owed = m_owed]() -> Result<void> {
+               temporary = locate(m_target_path, m_folder, temporary_path), owed = m_owed]() -> Result<void> {
     if (auto regular = check_regular_file(source); !regular) return regular;
     if (auto made = make_parents(destination, *owed); !made) return made;
     // Copied aside and renamed over `to`, so `to` is replaced atomically (replace_is_atomic).

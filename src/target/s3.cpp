@@ -74,14 +74,14 @@ asio::awaitable<Result<void>> S3Target::connect() {
   auto listed = co_await m_client.list(prefix, true, 1, describe());
   if (!listed) {
     if (listed.error().kind == ErrorKind::not_found)
-      co_return make_error(ErrorKind::permanent,
-                           fmt::format("{}: the bucket \"{}\" does not exist ({})", describe(),
-                                       m_client.endpoint().bucket, listed.error().message));
+      co_return make_error(ErrorKind::permanent, fmt::format("{}: the bucket \"{}\" does not exist ({})", describe(),
+                                                             m_client.endpoint().bucket, listed.error().message));
     co_return Unexpected(std::move(listed).error());
   }
   if (!m_root.empty()) {
     auto as_file = co_await m_client.head(m_root, describe());
-    if (as_file) co_return make_error(ErrorKind::permanent, fmt::format("{}: exists and is not a directory", describe()));
+    if (as_file)
+      co_return make_error(ErrorKind::permanent, fmt::format("{}: exists and is not a directory", describe()));
     if (as_file.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(as_file).error());
   }
   co_return Result<void>{};
@@ -239,7 +239,8 @@ asio::awaitable<Result<bool>> S3Target::abort_uploads_of(std::string path) {
 
 asio::awaitable<Result<void>> S3Target::remove(std::string path) {
   if (auto valid = check_path(path); !valid) co_return valid;
-  if (path.empty()) co_return make_error(ErrorKind::permanent, fmt::format("{}: cannot remove: is a directory", where(path)));
+  if (path.empty())
+    co_return make_error(ErrorKind::permanent, fmt::format("{}: cannot remove: is a directory", where(path)));
   auto info = co_await m_client.head(key(path), where(path));
   if (!info && info.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(info).error());
   if (info)

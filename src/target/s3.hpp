@@ -36,9 +36,9 @@ namespace offsite::target {
 struct S3Options {
   net::S3Endpoint endpoint;
   net::Credentials credentials;
-  std::string prefix;                       // inside the bucket, no leading or trailing '/'
-  std::string folder;                       // the repository's folder under the prefix
-  std::uint64_t chunk_size = 16ull << 20;   // the engine's chunk; parts are multiples of it
+  std::string prefix;                     // inside the bucket, no leading or trailing '/'
+  std::string folder;                     // the repository's folder under the prefix
+  std::uint64_t chunk_size = 16ull << 20; // the engine's chunk; parts are multiples of it
   int max_connections = 4;
   // Objects larger than this are copied part by part (UploadPartCopy) in pieces of copy_part_size.
   // S3 caps CopyObject at 5 GiB; tests lower both to exercise the multipart path.

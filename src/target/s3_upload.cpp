@@ -328,7 +328,8 @@ asio::awaitable<Result<std::unique_ptr<Upload>>> S3Target::start_upload(std::str
   for (std::uint64_t first = 0; first < options.offset; first += piece) {
     auto last = std::min(options.offset, first + piece) - 1;
     auto number = static_cast<int>(parts.size() + 1);
-    auto part = co_await m_client.upload_part_copy(object_key, object_key, *upload_id, number, first, last, where(path));
+    auto part =
+        co_await m_client.upload_part_copy(object_key, object_key, *upload_id, number, first, last, where(path));
     if (!part) {
       co_await m_client.abort_upload(object_key, *upload_id, where(path));
       co_return Unexpected(std::move(part).error());

@@ -28,7 +28,8 @@ using sftp::failure;
 RemoteEntry entry_from(std::string name, const LIBSSH2_SFTP_ATTRIBUTES& attributes) {
   RemoteEntry entry;
   entry.name = std::move(name);
-  entry.is_directory = (attributes.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) && LIBSSH2_SFTP_S_ISDIR(attributes.permissions);
+  entry.is_directory =
+      (attributes.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) && LIBSSH2_SFTP_S_ISDIR(attributes.permissions);
   entry.size = entry.is_directory || !(attributes.flags & LIBSSH2_SFTP_ATTR_SIZE) ? 0 : attributes.filesize;
   if (attributes.flags & LIBSSH2_SFTP_ATTR_ACMODTIME)
     entry.mtime_ns = static_cast<std::int64_t>(attributes.mtime) * 1'000'000'000;
@@ -275,8 +276,8 @@ asio::awaitable<Result<void>> SftpTarget::resume_at(net::SshSession& session, LI
   long rc = co_await session.run(fstat);
   if (rc != 0) co_return Unexpected(failure(session, rc, name, "cannot read the size"));
   if (offset > attributes.filesize)
-    co_return make_error(ErrorKind::permanent, fmt::format("{}: cannot resume at byte {}: only {} bytes uploaded",
-                                                           name, offset, attributes.filesize));
+    co_return make_error(ErrorKind::permanent, fmt::format("{}: cannot resume at byte {}: only {} bytes uploaded", name,
+                                                           offset, attributes.filesize));
   if (attributes.filesize != offset) {
     LIBSSH2_SFTP_ATTRIBUTES truncate{};
     truncate.flags = LIBSSH2_SFTP_ATTR_SIZE;
@@ -402,8 +403,8 @@ asio::awaitable<Result<void>> SftpTarget::rename_once(std::string from, std::str
     auto* sftp = session.sftp();
     // No flags: SFTP v3 has none, and its RENAME refuses an existing name.
     auto rename = [sftp, &source, &destination] {
-      return libssh2_sftp_rename_ex(sftp, source.c_str(), static_cast<unsigned int>(source.size()),
-                                    destination.c_str(), static_cast<unsigned int>(destination.size()), 0);
+      return libssh2_sftp_rename_ex(sftp, source.c_str(), static_cast<unsigned int>(source.size()), destination.c_str(),
+                                    static_cast<unsigned int>(destination.size()), 0);
     };
     long rc = co_await session.run(rename);
     if (rc == 0) co_return Result<void>{};

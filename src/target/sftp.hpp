@@ -24,10 +24,10 @@ namespace offsite::target {
 class SessionPool;
 
 struct SftpSettings {
-  net::SshOptions ssh;    // host, port, user, credentials, host key policy
-  std::string path;       // the target path, absolute on the server; must exist
-  std::string folder;     // the root is path/folder
-  int concurrency = 4;    // connections kept open
+  net::SshOptions ssh; // host, port, user, credentials, host key policy
+  std::string path;    // the target path, absolute on the server; must exist
+  std::string folder;  // the root is path/folder
+  int concurrency = 4; // connections kept open
 };
 
 class SftpTarget final : public Target {

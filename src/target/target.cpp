@@ -10,9 +10,7 @@ asio::awaitable<Result<void>> Target::write_new_file_deferred(std::string path, 
   co_return co_await write_new_file(std::move(path), std::move(bytes));
 }
 
-asio::awaitable<Result<std::vector<std::string>>> Target::unfinished_uploads() {
-  co_return std::vector<std::string>();
-}
+asio::awaitable<Result<std::vector<std::string>>> Target::unfinished_uploads() { co_return std::vector<std::string>(); }
 
 asio::awaitable<Result<void>> Target::discard_unfinished_uploads(std::string /*path*/) { co_return Result<void>{}; }
 

@@ -41,18 +41,18 @@ struct RemoteEntry {
 };
 
 struct Capabilities {
-  bool replace_is_atomic = false;  // a rename or PUT over an existing name is atomic (local, S3)
-  bool partial_is_visible = true;  // an upload in progress is visible under its name (not S3)
-  bool exclusive_rename = false;   // rename_to_new fails with already_exists when `to` exists
-  bool direct_upload_safe = false; // an upload appears only when complete (S3), so a NEW path may
-                                   // be uploaded straight to its final name
-  bool server_side_copy = false;   // copy() works without moving the bytes through us
-  bool reports_free_space = false; // free_space() returns a value
+  bool replace_is_atomic = false;   // a rename or PUT over an existing name is atomic (local, S3)
+  bool partial_is_visible = true;   // an upload in progress is visible under its name (not S3)
+  bool exclusive_rename = false;    // rename_to_new fails with already_exists when `to` exists
+  bool direct_upload_safe = false;  // an upload appears only when complete (S3), so a NEW path may
+                                    // be uploaded straight to its final name
+  bool server_side_copy = false;    // copy() works without moving the bytes through us
+  bool reports_free_space = false;  // free_space() returns a value
   bool rediscovers_uploads = false; // uploaded_size(path, "") finds an unfinished upload an earlier
                                     // run left at `path` (S3 lists its multipart uploads), so a
                                     // journal entry needs no resume token to be continued
-  int max_connections = 4;         // operations worth running at once
-  std::uint64_t max_file_size = 0; // 0 = unlimited; FAT32: 4 GiB - 1
+  int max_connections = 4;          // operations worth running at once
+  std::uint64_t max_file_size = 0;  // 0 = unlimited; FAT32: 4 GiB - 1
 };
 
 // Pass it to start_upload() as a named local, never as a braced temporary inside the co_await

@@ -66,7 +66,8 @@ public:
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
     if (!body.empty()) curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, +[](char*, size_t size, size_t n, void*) { return size * n; });
+    curl_easy_setopt(
+        easy, CURLOPT_WRITEFUNCTION, +[](char*, size_t size, size_t n, void*) { return size * n; });
     CURLcode code = curl_easy_perform(easy);
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
@@ -82,10 +83,11 @@ public:
     std::string body;
     curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) {
-      static_cast<std::string*>(out)->append(data, size * n);
-      return size * n;
-    });
+    curl_easy_setopt(
+        easy, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) {
+          static_cast<std::string*>(out)->append(data, size * n);
+          return size * n;
+        });
     CURLcode code = curl_easy_perform(easy);
     curl_easy_cleanup(easy);
     if (code != CURLE_OK) throw std::runtime_error("control request failed: " + url);
@@ -99,8 +101,7 @@ public:
 
 private:
   Server() {
-    auto command =
-        std::string(OFFSITE_S3_SERVER_DIR) + "/start.sh '" + m_dir.path().string() + "' >/dev/null 2>&1";
+    auto command = std::string(OFFSITE_S3_SERVER_DIR) + "/start.sh '" + m_dir.path().string() + "' >/dev/null 2>&1";
     int rc = std::system(command.c_str());
     if (rc != 0) throw std::runtime_error("tests/servers/s3/start.sh failed (exit " + std::to_string(rc) + ")");
     std::ifstream env(m_dir.path() / "server.env");

@@ -214,8 +214,8 @@ BOOST_AUTO_TEST_CASE(an_rsa_key_is_refused_with_the_reason) {
   // Authorized, yet refused: libssh2 1.10 signs with SHA-1, which OpenSSH >= 8.8 does not accept.
   offsite::test::TempDir other;
   auto key = other.path() / "id_rsa";
-  auto command = "ssh-keygen -q -t rsa -b 2048 -N '' -f " + key.string() + " && cat " + key.string() +
-                 ".pub >> " + environment("OFFSITE_SSHD_DIR") + "/authorized_keys";
+  auto command = "ssh-keygen -q -t rsa -b 2048 -N '' -f " + key.string() + " && cat " + key.string() + ".pub >> " +
+                 environment("OFFSITE_SSHD_DIR") + "/authorized_keys";
   BOOST_TEST_REQUIRE(std::system(command.c_str()) == 0);
   auto rsa = settings(base / "target");
   rsa.ssh.credentials.private_key = key;

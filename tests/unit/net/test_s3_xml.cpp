@@ -31,10 +31,9 @@ BOOST_AUTO_TEST_CASE(list_objects_v2_with_prefixes_and_a_continuation) {
 }
 
 BOOST_AUTO_TEST_CASE(url_encoded_listings_are_decoded) {
-  auto page = parse_list_objects(
-      "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>"
-      "<Contents><Key>a/100%25+x</Key><Size>1</Size></Contents>"
-      "<CommonPrefixes><Prefix>a/%41%2F/</Prefix></CommonPrefixes></ListBucketResult>");
+  auto page = parse_list_objects("<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>"
+                                 "<Contents><Key>a/100%25+x</Key><Size>1</Size></Contents>"
+                                 "<CommonPrefixes><Prefix>a/%41%2F/</Prefix></CommonPrefixes></ListBucketResult>");
   BOOST_TEST_REQUIRE(page.has_value());
   BOOST_TEST(page->objects[0].key == "a/100% x");
   BOOST_TEST(page->prefixes[0] == "a/A//");
