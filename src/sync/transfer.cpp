@@ -16,7 +16,10 @@ namespace offsite::sync {
 Transfer::Transfer(target::Target& target, asio::thread_pool& pool, Stopper& stopper, Committer& committer,
                    TransferSettings settings, SyncProgress& progress, SyncResult& result, repo::HashCache& hash_cache)
     : m_target(target), m_pool(pool), m_stopper(stopper), m_committer(committer), m_settings(std::move(settings)),
-      m_progress(progress), m_result(result), m_hash_cache(hash_cache) {}
+      m_progress(progress), m_result(result), m_hash_cache(hash_cache),
+      m_chunk_budget(static_cast<std::size_t>(2 * std::max(m_settings.concurrency, 1))) {
+  m_settings.upload.chunk_budget = &m_chunk_budget;
+}
 
 Transfer::~Transfer() {
   if (m_forward_slot.is_connected()) m_forward_slot.clear();
@@ -66,6 +69,12 @@ asio::awaitable<void> Transfer::worker() {
   while (!m_fatal && !m_workers_stop.requested() && m_next_job < m_jobs.size()) {
     Job job = m_jobs[m_next_job++];
     const PlannedFile& file = m_folders[job.folder].plan->to_read[job.file];
+    // The file's own two buffers; they are only ever short while another file borrows (parts in
+    // flight), and that file gives them back at its next part.
+    auto first_buffer = co_await m_chunk_budget.acquire();
+    if (!first_buffer) break;
+    auto second_buffer = co_await m_chunk_budget.acquire();
+    if (!second_buffer) break;
     ++m_progress.transfer.files_in_flight;
     auto outcome = co_await upload_file(m_target, m_pool, file, m_destinations.at(file.local.path), m_settings.upload,
                                         m_progress.transfer);

@@ -19,6 +19,7 @@
 #include "sync/result.hpp"
 #include "sync/transaction.hpp"
 #include "sync/uploader.hpp"
+#include "target/async_semaphore.hpp"
 #include "util/stopper.hpp"
 
 namespace offsite::target {
@@ -81,6 +82,8 @@ private:
   SyncResult& m_result;
   repo::HashCache& m_hash_cache;
 
+  // Chunk buffers for all files together (uploader.hpp, UploadSettings::chunk_budget).
+  target::AsyncSemaphore m_chunk_budget;
   std::vector<FolderState> m_folders;
   std::vector<Job> m_jobs;
   std::size_t m_next_job = 0;

@@ -12,19 +12,39 @@
 // file per attempt, and no upload of them. The same happens across runs, when recovery kept a
 // partial upload whose local file did not change.
 //
+// Parts in flight. Where the target takes several parts of one upload at once (S3's multipart
+// upload says so through max_parallel_writes), a chunk is handed over as soon as it is read and
+// the next one is read into another buffer while earlier ones are still in flight. Reads and
+// hashing stay in file order on this coroutine; only the writes overlap. Besides its own two
+// buffers a file borrows more from the transfer's chunk budget (2 x concurrency chunks for every
+// file together) while nobody else waits for it, and gives them back when another file needs its
+// two: a large file uploaded alone still keeps every connection busy, and memory stays within
+// the bound of BRIEF §8 whatever the mix. Each part runs as a task of its own; whatever happens
+// (a failed part, the sync's stop), this coroutine waits for every task it started before it
+// returns, since they write from its buffers.
+//
 // A file that changes while it is read (backups allowed during the sync) is never committed
 // torn: its size, mtime and ctime are compared after the last read, and on a difference its upload
 // is discarded and its committed version stays (BRIEF §5.6).
 
 #include "sync/uploader.hpp"
 
+#include <list>
+#include <memory>
+#include <optional>
 #include <vector>
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/co_spawn.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <fmt/format.h>
 
 #include "repo/file_hasher.hpp"
 #include "repo/file_reader.hpp"
+#include "target/async_semaphore.hpp"
 #include "target/retry_policy.hpp"
 #include "target/target.hpp"
 #include "util/hash128.hpp"
@@ -70,17 +90,161 @@ asio::awaitable<Result<void>> hash_prefix(asio::thread_pool& pool, ReadState& st
 
 asio::awaitable<Result<std::size_t>> nothing_to_read() { co_return std::size_t{0}; }
 
+// The parts of one file in flight, shared with their tasks' completion handlers.
+struct PartsInFlight {
+  struct Buffer {
+    std::span<std::byte> bytes;                           // a whole chunk
+    std::vector<std::byte> owned;                         // storage of a borrowed buffer
+    std::optional<target::AsyncSemaphore::Permit> permit; // its share of the budget
+    bool busy = false;                                    // a part is being written from it
+  };
+
+  explicit PartsInFlight(const asio::any_io_executor& executor) : wakeup(executor) {}
+
+  std::list<Buffer> buffers;                    // stable addresses: tasks point into it
+  std::list<asio::cancellation_signal> signals; // one per task, kept until all have ended
+  asio::steady_timer wakeup;                    // cancelled whenever a task ends
+  int running = 0;
+  std::optional<Error> error; // the first part that failed
+
+  Buffer* free_buffer() {
+    for (auto& buffer : buffers)
+      if (!buffer.busy) return &buffer;
+    return nullptr;
+  }
+
+  // Until a task ends, or the waiting coroutine is cancelled.
+  asio::awaitable<void> wait() {
+    wakeup.expires_at(asio::steady_timer::time_point::max());
+    [[maybe_unused]] auto [ec] = co_await wakeup.async_wait(target::use_nothrow);
+  }
+
+  void cancel_all() {
+    for (auto& signal : signals)
+      signal.emit(asio::cancellation_type::terminal);
+  }
+};
+
+asio::awaitable<bool> is_cancelled() {
+  auto state = co_await asio::this_coro::cancellation_state;
+  co_return state.cancelled() != asio::cancellation_type::none;
+}
+
+// From `position` to `size` in parts of `chunk` bytes, several in flight (see the top of this
+// file). Returns the bytes the target confirmed, or the first error.
+asio::awaitable<Result<std::uint64_t>> send_parts(target::Upload& upload, asio::thread_pool& pool, ReadState& state,
+                                                  std::uint64_t position, std::uint64_t size, std::uint64_t chunk,
+                                                  int max_in_flight, target::AsyncSemaphore& budget,
+                                                  std::vector<std::byte>& front, std::vector<std::byte>& back,
+                                                  TransferCounters& counters, bool& local_failure) {
+  // A stop must not unwind this frame while tasks still write from its buffers: cancellation is
+  // seen as a value here, the tasks are cancelled and awaited, and the error is returned.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  auto executor = co_await asio::this_coro::executor;
+  auto flight = std::make_shared<PartsInFlight>(executor);
+  flight->buffers.push_back({front, {}, {}, false});
+  flight->buffers.push_back({back, {}, {}, false});
+  std::size_t most_buffers = static_cast<std::size_t>(std::max(max_in_flight, 1)) + 1; // one more being read
+  std::uint64_t sent = 0;
+  std::optional<Error> failure;
+
+  while (position < size && !flight->error && !failure) {
+    if (co_await is_cancelled()) {
+      failure = Error{ErrorKind::cancelled, "stopped"};
+      break;
+    }
+    // Another file waits for its two buffers: give back what we borrowed and do not borrow more.
+    if (budget.waiting() > 0)
+      flight->buffers.remove_if([](const PartsInFlight::Buffer& b) { return b.permit && !b.busy; });
+    auto* buffer = flight->free_buffer();
+    if (!buffer && flight->buffers.size() < most_buffers) {
+      if (auto permit = budget.try_acquire()) {
+        auto& added = flight->buffers.emplace_back();
+        added.owned.resize(static_cast<std::size_t>(chunk));
+        added.bytes = added.owned;
+        added.permit = std::move(permit);
+        buffer = &added;
+      }
+    }
+    if (!buffer) {
+      co_await flight->wait();
+      continue;
+    }
+    auto span = buffer->bytes.first(static_cast<std::size_t>(std::min<std::uint64_t>(chunk, size - position)));
+    auto got = co_await read_and_hash(pool, state, position, span);
+    if (!got || *got != span.size()) {
+      local_failure = true;
+      failure = got ? Error{ErrorKind::permanent, fmt::format("{}: shorter than expected (changed while it was read)",
+                                                              state.reader.path().string())}
+                    : got.error();
+      break;
+    }
+    counters.bytes_read += *got;
+    buffer->busy = true;
+    ++flight->running;
+    auto write = [&upload, at = position, span]() { return upload.write_at(at, span); };
+    auto done = [flight, buffer, bytes = span.size(), &counters, &sent](std::exception_ptr thrown,
+                                                                        Result<void> written) {
+      --flight->running;
+      buffer->busy = false;
+      if (thrown && !flight->error)
+        flight->error = Error{ErrorKind::cancelled, "a part upload ended by an exception (stopped)"};
+      else if (!thrown && !written && !flight->error)
+        flight->error = std::move(written).error();
+      else if (!thrown && written) {
+        counters.bytes_sent += bytes;
+        sent += bytes;
+      }
+      flight->wakeup.cancel();
+    };
+    asio::co_spawn(executor, std::move(write),
+                   asio::bind_cancellation_slot(flight->signals.emplace_back().slot(), std::move(done)));
+    position += span.size();
+  }
+
+  // Every task ends before this frame does.
+  if (failure) flight->cancel_all();
+  while (flight->running > 0) {
+    co_await flight->wait();
+    if (!failure && co_await is_cancelled()) {
+      failure = Error{ErrorKind::cancelled, "stopped"};
+      flight->cancel_all();
+    }
+  }
+  if (!failure && flight->error) failure = std::move(flight->error);
+  if (failure) {
+    co_await upload.abort();
+    co_await asio::this_coro::throw_if_cancelled(true);
+    co_return Unexpected(std::move(*failure));
+  }
+  co_await asio::this_coro::throw_if_cancelled(true);
+  auto confirmed = co_await upload.finish();
+  if (!confirmed) co_return Unexpected(std::move(confirmed).error());
+  if (*confirmed != size)
+    co_return make_error(ErrorKind::transient, fmt::format("the server confirmed {} bytes of {}", *confirmed, size));
+  co_return sent;
+}
+
 // One attempt: a session from `offset` to the end. Returns the bytes sent, or the error.
 asio::awaitable<Result<std::uint64_t>> send_from(target::Target& target, asio::thread_pool& pool, ReadState& state,
                                                  const UploadDestination& destination, std::uint64_t offset,
                                                  std::uint64_t size, std::string& resume_token,
                                                  std::vector<std::byte>& front, std::vector<std::byte>& back,
-                                                 TransferCounters& counters, bool& local_failure) {
+                                                 const UploadSettings& settings, TransferCounters& counters,
+                                                 bool& local_failure) {
   target::UploadOptions options{offset, size, resume_token};
   auto session = co_await target.start_upload(destination.path, options);
   if (!session) co_return Unexpected(std::move(session).error());
   auto& upload = **session;
   resume_token = upload.resume_token();
+
+  int parallel = upload.max_parallel_writes(settings.chunk_size);
+  if (parallel > 1 && settings.chunk_budget && size - offset > settings.chunk_size &&
+      front.size() == settings.chunk_size) {
+    auto confirmed = co_await send_parts(upload, pool, state, offset, size, settings.chunk_size, parallel,
+                                         *settings.chunk_budget, front, back, counters, local_failure);
+    co_return confirmed;
+  }
 
   std::uint64_t sent = 0;
   std::uint64_t position = offset;
@@ -195,8 +359,16 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
       co_return unreadable(prefix.error());
     bool local_failure = false;
     auto sent = co_await send_from(target, pool, state, destination, offset, file.local.size, resume_token, front, back,
-                                   counters, local_failure);
-    if (!sent && local_failure) co_return unreadable(sent.error());
+                                   settings, counters, local_failure);
+    if (!sent && local_failure) {
+      // A read that came up short is a file that changed under us, not an unreadable one.
+      auto now = state.reader.stat();
+      if (now && !(*now == at_open)) {
+        outcome.kind = FileOutcome::Kind::changed_while_read;
+        co_return outcome;
+      }
+      co_return unreadable(sent.error());
+    }
     if (sent) {
       outcome.bytes_sent += *sent;
       if (settings.retry_policy) settings.retry_policy->note_success();

@@ -19,6 +19,7 @@
 namespace offsite::target {
 class Target;
 class RetryPolicy;
+class AsyncSemaphore;
 } // namespace offsite::target
 
 namespace offsite::sync {
@@ -36,6 +37,10 @@ struct UploadSettings {
   // Shared with the retrying decorator: after a transient failure it waits the next backoff, or
   // returns the final error when this outage's retry budget is spent. Null: no retries.
   std::shared_ptr<target::RetryPolicy> retry_policy;
+  // The transfer's buffers for every file together, in chunks (2 x concurrency): a file holds two
+  // while it is uploaded, and borrows more for parts in flight (target::Upload::write_at) while
+  // nobody waits. Null: two buffers per file, one write at a time.
+  target::AsyncSemaphore* chunk_budget = nullptr;
 };
 
 // Where a file's bytes go: `path` on the target; `staged` is the same path relative to .offsite/

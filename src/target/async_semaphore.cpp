@@ -52,6 +52,12 @@ asio::awaitable<Result<AsyncSemaphore::Permit>> AsyncSemaphore::acquire() {
   co_return make_error(ErrorKind::cancelled, "cancelled while waiting for a connection slot");
 }
 
+std::optional<AsyncSemaphore::Permit> AsyncSemaphore::try_acquire() {
+  if (!m_waiters.empty() || m_in_use >= m_permits) return std::nullopt;
+  ++m_in_use;
+  return Permit(this);
+}
+
 void AsyncSemaphore::release() {
   --m_in_use;
   wake_waiters();

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <list>
+#include <optional>
 
 #include <asio/awaitable.hpp>
 
@@ -40,6 +41,9 @@ public:
 
   // A permit, at once if one is free and nobody waits, else when one is released.
   asio::awaitable<Result<Permit>> acquire();
+
+  // A permit if one is free and nobody waits for one; never suspends.
+  std::optional<Permit> try_acquire();
 
   // Changes the number of permits (at least 1); waiters are served if permits were added.
   void set_permits(std::size_t permits);

@@ -54,6 +54,20 @@ public:
   asio::awaitable<Result<void>> abort() override { co_return co_await m_inner->abort(); }
   std::string resume_token() const override { return m_inner->resume_token(); }
 
+  // A bandwidth limit slices writes, and a slice is no whole part: parts go one at a time then.
+  int max_parallel_writes(std::uint64_t part_size) const override {
+    return m_slice == SIZE_MAX ? m_inner->max_parallel_writes(part_size) : 1;
+  }
+
+  // Each part in flight holds a connection slot, as any other operation does.
+  asio::awaitable<Result<void>> write_at(std::uint64_t offset, std::span<const std::byte> bytes) override {
+    auto waited = co_await sleep_for(m_bucket.reserve(bytes.size()));
+    if (!waited) co_return waited;
+    auto operation = [this, offset, bytes] { return m_inner->write_at(offset, bytes); };
+    auto pending = with_slot(m_slots, std::move(operation));
+    co_return co_await std::move(pending);
+  }
+
 private:
   std::unique_ptr<Upload> m_inner;
   AsyncSemaphore& m_slots;

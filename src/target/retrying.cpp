@@ -38,6 +38,12 @@ public:
   }
   asio::awaitable<Result<void>> abort() override { co_return co_await m_inner->abort(); }
   std::string resume_token() const override { return m_inner->resume_token(); }
+  int max_parallel_writes(std::uint64_t part_size) const override { return m_inner->max_parallel_writes(part_size); }
+  asio::awaitable<Result<void>> write_at(std::uint64_t offset, std::span<const std::byte> bytes) override {
+    auto written = co_await m_inner->write_at(offset, bytes);
+    if (written) m_policy->note_success();
+    co_return written;
+  }
 
 private:
   std::unique_ptr<Upload> m_inner;

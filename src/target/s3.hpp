@@ -13,7 +13,8 @@
 //    5 GiB), not atomic; the engine only renames staged files it can roll forward.
 //
 // Uploads (s3_upload.cpp) buffer nothing beyond what the engine hands over: each part is the
-// engine's own chunk buffer, hashed once (SHA-256 signed, MD5 as Content-MD5) and sent from it.
+// engine's own chunk buffer, hashed once (the signed SHA-256; small bodies also Content-MD5) and
+// sent from it, several parts of one file at once (Upload::write_at).
 // An interrupted multipart upload is found again by its key (ListMultipartUploads) and continued
 // from its last confirmed part (ListParts), in the same run or the next; remove(path) aborts the
 // key's unfinished uploads, so the engine's roll-back leaves no parts behind.
@@ -80,6 +81,7 @@ public:
   net::S3Client& client() { return m_client; }
   asio::thread_pool& pool() { return m_pool; }
   std::uint64_t chunk_size() const { return m_options.chunk_size; }
+  int max_connections() const { return m_options.max_connections; }
 
   // An upload found by uploaded_size(), kept so start_upload() continues it without listing again.
   struct Found {

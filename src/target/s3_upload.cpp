@@ -8,9 +8,13 @@
 // engine's buffer, and write() returns when S3 confirmed it. Small bodies carry Content-MD5 too,
 // and the ETag returned for them is compared with it.
 // Writes that do not line up with parts (a multiple-chunk part, a caller with other sizes) are
-// gathered in one part buffer of the session's own. Several parts are in flight at once across
-// the files the engine uploads concurrently (concurrency files, one part each), so memory stays
-// at the engine's 2 x concurrency x chunk_size.
+// gathered in one part buffer of the session's own.
+//
+// Parts in flight. When its parts are exactly the engine's chunks, a session takes several parts
+// at once through write_at(): a part's number follows from its offset, so parts may be confirmed
+// in any order, and the list handed to CompleteMultipartUpload is sorted. The engine decides how
+// many are in flight from its buffer budget (2 x concurrency x chunk_size for all files
+// together), so one large file alone still keeps every connection busy.
 //
 // Resuming. S3 keeps the confirmed parts of an unfinished upload under its key until it is
 // completed or aborted. uploaded_size(path, token) finds the upload by its ID, or, when a run
@@ -20,15 +24,19 @@
 // engine resumes exactly there and start_upload() continues the same upload with the next part
 // number. When the upload is gone but a complete object sits at the key (its completion answer
 // was lost), the object's size is offered, and start_upload() begins a new upload whose first
-// parts are copied from that object on the server (UploadPartCopy), then continues.
+// parts are copied from that object on the server (UploadPartCopy), then continues. When the
+// answer to CompleteMultipartUpload is lost and the request, sent again, finds no upload, the
+// object's multipart ETag (computed from our parts' ETags) says whether it was our completion.
 
 #include "target/s3.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include <fmt/format.h>
 
+#include "net/s3_sign.hpp"
 #include "util/offload.hpp"
 
 namespace offsite::target {
@@ -50,6 +58,35 @@ asio::awaitable<net::Payload> digest(asio::thread_pool& pool, std::span<const st
   co_return payload;
 }
 
+// The ETag S3 gives an object completed from `parts`: the MD5 of their MD5s, "-", their count.
+// "" when a part's ETag is no MD5 (as with SSE-KMS), which then matches nothing.
+std::string multipart_etag(const std::vector<net::CompletedPart>& parts) {
+  std::string raw;
+  for (const auto& part : parts) {
+    if (part.etag.size() != 32) return "";
+    for (std::size_t i = 0; i < 32; i += 2) {
+      unsigned value = 0;
+      for (char c : part.etag.substr(i, 2)) {
+        int digit = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
+        if (digit < 0) return "";
+        value = value * 16 + static_cast<unsigned>(digit);
+      }
+      raw.push_back(static_cast<char>(value));
+    }
+  }
+  auto md5 = net::md5_raw(std::as_bytes(std::span(raw.data(), raw.size())));
+  return fmt::format("{}-{}", net::to_hex(md5), parts.size());
+}
+
+bool same_etag(std::string_view a, std::string_view b) {
+  return !b.empty() && a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
 std::vector<net::CompletedPart> contiguous(std::vector<net::UploadedPart> parts) {
   std::sort(parts.begin(), parts.end(), [](auto& a, auto& b) { return a.number < b.number; });
   std::vector<net::CompletedPart> out;
@@ -65,8 +102,37 @@ public:
   S3Upload(S3Target& target, std::string path, std::uint64_t start, std::uint64_t expected, std::string upload_id,
            std::vector<net::CompletedPart> parts)
       : m_target(target), m_path(std::move(path)), m_key(target.key(m_path)), m_where(target.where(m_path)),
-        m_position(start), m_expected(expected), m_upload_id(std::move(upload_id)), m_parts(std::move(parts)) {
-    m_part_size = part_size_for(target.chunk_size(), start, expected, static_cast<int>(m_parts.size()) + 1);
+        m_start(start), m_position(start), m_expected(expected), m_upload_id(std::move(upload_id)),
+        m_parts(std::move(parts)), m_first_number(static_cast<int>(m_parts.size()) + 1) {
+    m_part_size = part_size_for(target.chunk_size(), start, expected, m_first_number);
+  }
+
+  int max_parallel_writes(std::uint64_t part_size) const override {
+    // Parallel parts need the upload ID already (start_upload creates it for a multipart file).
+    if (m_upload_id.empty() || part_size != m_part_size || !m_buffer.empty()) return 1;
+    return std::max(1, m_target.max_connections());
+  }
+
+  asio::awaitable<Result<void>> write_at(std::uint64_t offset, std::span<const std::byte> bytes) override {
+    if (m_closed) co_return make_error(ErrorKind::permanent, fmt::format("{}: upload closed", m_where));
+    bool aligned = offset >= m_start && (offset - m_start) % m_part_size == 0 && !bytes.empty() &&
+                   (bytes.size() == m_part_size || (bytes.size() < m_part_size && offset + bytes.size() == m_expected));
+    if (m_upload_id.empty() || !m_buffer.empty() || !aligned)
+      co_return fail(Error{ErrorKind::permanent, fmt::format("{}: a part of {} bytes at byte {} is not a whole part "
+                                                             "of {} bytes",
+                                                             m_where, bytes.size(), offset, m_part_size)});
+    auto number = static_cast<std::uint64_t>(m_first_number) + (offset - m_start) / m_part_size;
+    if (number > static_cast<std::uint64_t>(k_max_parts))
+      co_return fail(Error{ErrorKind::permanent, fmt::format("{}: more than {} parts", m_where, k_max_parts)});
+    auto payload = co_await digest(m_target.pool(), bytes);
+    auto part = co_await m_target.client().upload_part(m_key, m_upload_id, static_cast<int>(number), payload, m_where);
+    if (!part) co_return fail(std::move(part).error());
+    // Kept in part order whatever order the answers came in: complete() sends them as they are.
+    auto later = std::upper_bound(m_parts.begin(), m_parts.end(), part->number,
+                                  [](int n, const net::CompletedPart& p) { return n < p.number; });
+    m_parts.insert(later, std::move(*part));
+    m_position += bytes.size();
+    co_return Result<void>{};
   }
 
   asio::awaitable<Result<void>> write(std::span<const std::byte> bytes) override {
@@ -156,8 +222,18 @@ private:
   }
 
   asio::awaitable<Result<void>> complete() {
+    for (std::size_t i = 0; i < m_parts.size(); ++i)
+      if (m_parts[i].number != static_cast<int>(i) + 1)
+        co_return make_error(ErrorKind::permanent, fmt::format("{}: part {} is missing", m_where, i + 1));
     auto completed = co_await m_target.client().complete_upload(m_key, m_upload_id, m_parts, m_where);
-    if (!completed) co_return completed;
+    if (!completed) {
+      if (completed.error().kind != ErrorKind::not_found) co_return completed;
+      // NoSuchUpload: aborted, or completed by an earlier attempt of this same request whose
+      // answer was lost (the client sent it again). The object at the key tells which: its ETag
+      // is the MD5 of our parts' MD5s when it is ours.
+      auto info = co_await m_target.client().head(m_key, m_where);
+      if (!info || !same_etag(info->etag, multipart_etag(m_parts))) co_return completed;
+    }
     // The object's size as the server now has it: what the engine compares with what it sent.
     auto info = co_await m_target.client().head(m_key, m_where);
     if (!info) co_return Unexpected(std::move(info).error());
@@ -170,11 +246,13 @@ private:
 
   S3Target& m_target;
   std::string m_path, m_key, m_where;
-  std::uint64_t m_position;
+  std::uint64_t m_start;    // where this session began
+  std::uint64_t m_position; // start + the bytes S3 confirmed in this session
   std::uint64_t m_expected;
   std::uint64_t m_part_size = 0;
   std::string m_upload_id;
-  std::vector<net::CompletedPart> m_parts;
+  std::vector<net::CompletedPart> m_parts; // confirmed, in part order
+  int m_first_number;                      // of the first part this session sends
   std::vector<std::byte> m_buffer;
   bool m_closed = false;
   bool m_finished_by_put = false;

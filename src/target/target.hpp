@@ -91,6 +91,25 @@ public:
   // An opaque string to store in the journal so a later run can resume this upload (an S3 upload
   // ID); "" where the partial file itself is enough (local, SFTP, FTP, SMB).
   virtual std::string resume_token() const = 0;
+
+  // Parallel parts. How many write_at() calls may be in flight at once; 1 (the default) means the
+  // session only takes write(), one call at a time. A session answers more than 1 only when every
+  // part it takes is exactly `part_size` bytes (the last one of the file may be shorter), where
+  // `part_size` is the chunk size the engine reads in: S3's multipart upload, whose parts are
+  // numbered and may arrive in any order.
+  virtual int max_parallel_writes(std::uint64_t part_size) const {
+    (void)part_size;
+    return 1;
+  }
+
+  // Writes the part at `offset` (the session's start plus a multiple of part_size), while other
+  // parts may still be in flight. The engine issues them in file order and waits for every one
+  // before finish() or abort(); `bytes` stays valid until this call completes. A failure breaks
+  // the session as write()'s does; parts confirmed before the first gap stay resumable.
+  virtual asio::awaitable<Result<void>> write_at(std::uint64_t offset, std::span<const std::byte> bytes) {
+    (void)offset;
+    co_return co_await write(bytes);
+  }
 };
 
 // A sequential reader of one remote file.

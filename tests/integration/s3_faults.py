@@ -14,15 +14,19 @@ Bad answers, injected by the server's fault rules:
   - 503 SlowDown on parts and on a PUT: retried, the sync succeeds;
   - 200 with an error body from CompleteMultipartUpload and from CopyObject: never taken for
     success: the sync retries or fails, and the mirror is right after at most one more sync;
-  - a completed multipart upload whose answer is lost (connection reset after the work);
+  - a completed multipart upload whose answer is lost (connection reset after the work): the
+    retried request finds no upload, the object's multipart ETag shows it is ours, the sync succeeds;
   - 403 on DeleteObject: exit 1, the message names the action and says access was denied;
   - malformed XML in a listing: exit 1 with a clear message, no crash.
+A stop: SIGTERM while several parts of one file are in flight ends the sync with exit 4 within
+10 s (the parts are cancelled and awaited), and the next sync completes the file.
 After every case: no multipart upload left open, and the next fault-free sync makes the mirror
 equal the repository.
 """
 
 import os
 import random
+import signal
 import sys
 import time
 
@@ -176,8 +180,9 @@ def bad_answers(exe, checks, server, base, rng):
     server.add_fault(action="CompleteMultipartUpload", mode="drop", count=1)
     result = case.sync()
     no_crash(checks, result, "lost Complete answer")
-    if result.rc == 0:
-        common.mirror_checks(checks, case.repository, case.mirror, "lost Complete answer: the sync exited 0, so")
+    checks.ok(result.rc == 0, "lost Complete answer: the sync knows the completed object by its multipart ETag "
+              "and succeeds", result.describe())
+    common.mirror_checks(checks, case.repository, case.mirror, "lost Complete answer")
     case.settle("lost Complete answer")
 
     log("== 403 on DeleteObject")
@@ -201,6 +206,33 @@ def bad_answers(exe, checks, server, base, rng):
     case.settle("after malformed XML")
 
 
+def stop_during_parts(exe, checks, server, base, rng):
+    """SIGTERM while several parts of one file are in flight (each held up by the server): the
+    sync cancels them, waits for them and stops (exit 4); the next sync finishes the upload."""
+    log("== SIGTERM while parts of one file are in flight")
+    case = Case(exe, checks, server, base, "stop", server.endpoint, concurrency=4)
+    big = f"{case.repository}/PC-1/Daily/full.img"
+    common.write_file(big, 6 * CHUNK, rng)
+    server.clear_faults()
+    server.control("stats", "DELETE")
+    server.add_fault(action="UploadPart", mode="delay", delay_ms=4000, count=-1)
+    process = case.offsite.start("sync", "stop", "--json")
+    time.sleep(2.5)
+    in_flight = server.control("stats").get("max_parts_in_flight", 0)
+    checks.ok(in_flight >= 2, "stop: two or more parts of the file are in flight when the signal comes",
+              f"at most {in_flight} at a time")
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    result = common.finish(process, timeout=60)
+    stopped_after = time.monotonic() - sent
+    server.clear_faults()
+    no_crash(checks, result, "stop")
+    checks.ok(result.rc == 4 and stopped_after <= 10,
+              f"stop: exit 4 within 10 s ({stopped_after:.1f}s, exit {result.rc})", result.describe())
+    case.settle("stop")
+    common.verify_deep(checks, case.offsite, "stop", " (after the stop)")
+
+
 def main():
     exe = sys.argv[1]
     checks = common.Checks("s3_faults")
@@ -210,6 +242,7 @@ def main():
     base = common.temp_dir("s3-faults")
     cuts(exe, checks, server, base, rng)
     bad_answers(exe, checks, server, base, rng)
+    stop_during_parts(exe, checks, server, base, rng)
     checks.ok(server.alive(), "the server is still up")
     checks.finish()
 

@@ -5,7 +5,7 @@ signature and payload hash, as an administrator drives it.
 Usage: s3_scenarios.py OFFSITE_EXE
 
 Checks: a first sync over HTTPS (the test CA as ca_file) with a multi-part file (12 MiB in 5 MiB
-parts: 3 UploadParts, an object of 3 parts), 1,100 files in one folder (more than a listing
+parts: 3 UploadParts, an object of 3 parts, two or more of them in flight at once), 1,100 files in one folder (more than a listing
 page) and awkward names; the next day (new, deleted, rewritten-in-place files) over the same
 target; `verify --deep` and `restore` after each; `test-connection` passes, and names the action
 when one is refused; a wrong secret is a clear error that shows no secret; a remote ID of
@@ -85,6 +85,11 @@ def main():
     checks.ok(len(parts) == 3 and stored.get(key, {}).get("parts") == 3,
               "the 12 MiB file went up as 3 parts of 5 MiB and is one object of 3 parts",
               f"{len(parts)} UploadParts; object {stored.get(key)}")
+    # Reading a part takes milliseconds, sending it much longer: the next part is read and sent
+    # while the one before is still in flight (parts in flight, uploader.cpp).
+    in_flight = server.control("stats").get("max_parts_in_flight", 0)
+    checks.ok(in_flight >= 2, "parts of one file are uploaded in parallel",
+              f"at most {in_flight} UploadPart of one upload at a time")
     checks.ok(not s3_common.open_uploads(server), "no multipart upload is left open", server.uploads())
     common.verify_deep(checks, offsite, "main", " (first sync)")
     restored = os.path.join(base, "restored-1")

@@ -32,7 +32,9 @@ let options;
 let store;
 let auth;
 const faults = new core.Faults();
-const stats = { requests: {}, statuses: {}, bytes_in: 0, last_seq: 0 };
+// max_parts_in_flight: the most UploadPart requests of one multipart upload served at once.
+const stats = { requests: {}, statuses: {}, bytes_in: 0, last_seq: 0, max_parts_in_flight: 0 };
+const partsInFlight = new Map(); // upload ID -> UploadPart requests being served
 const requestLog = [];
 let logStream = null;
 let nextRequestId = 1;
@@ -864,6 +866,7 @@ async function control(req, res) {
         stats.requests = {};
         stats.statuses = {};
         stats.bytes_in = 0;
+        stats.max_parts_in_flight = 0;
         requestLog.length = 0;
       }
       return reply(200, stats);
@@ -918,6 +921,12 @@ async function handle(req, res) {
     ctx.parsed = parseRequest(req);
     ctx.action = actionOf(req.method, ctx.parsed, req.headers);
     ctx.auth = auth.check(req, ctx.parsed);
+    if (ctx.action === 'UploadPart') {
+      ctx.uploadId = ctx.parsed.query.get('uploadId') || '';
+      const now = (partsInFlight.get(ctx.uploadId) || 0) + 1;
+      partsInFlight.set(ctx.uploadId, now);
+      stats.max_parts_in_flight = Math.max(stats.max_parts_in_flight, now);
+    }
     if (await applyFault(ctx)) return;
     const operation = OPERATIONS[ctx.action];
     if (!operation) throw new S3Error(501, 'NotImplemented', `A header or query you provided implies functionality that is not implemented (${ctx.action} ${req.method})`);
@@ -929,6 +938,10 @@ async function handle(req, res) {
 
 function record(ctx, started) {
   const action = ctx.action || 'Invalid';
+  if (ctx.uploadId !== undefined) {
+    const left = partsInFlight.get(ctx.uploadId) - 1;
+    if (left > 0) partsInFlight.set(ctx.uploadId, left); else partsInFlight.delete(ctx.uploadId);
+  }
   stats.requests[action] = (stats.requests[action] || 0) + 1;
   const byStatus = (stats.statuses[action] = stats.statuses[action] || {});
   const status = ctx.status || (ctx.res.writableFinished ? ctx.res.statusCode : 'aborted');
