@@ -32,9 +32,19 @@
 // recognised from the listing's d_type and opened without a stat; regular files get exactly one
 // fstatat. The walk keeps one descriptor open per level of nesting, and refuses to descend past
 // k_max_nesting levels, which also bounds its recursion.
+//
+// Parallel walk. With a cold cache the walk waits on the disk for every directory block and
+// inode, one at a time. The root's subdirectories (one per computer) are therefore walked by up
+// to k_walk_threads threads, each with its own Walker, and merged at the end; their folders are
+// disjoint (a folder lies under one of them), so the merge only concatenates. Several requests in
+// flight let the disk (an SSD, a virtio disk, a NAS) serve them together, and a warm walk uses
+// more than one core. The root's own files are walked by the calling thread.
 
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include "repo/directory_reader.hpp"
@@ -44,6 +54,7 @@ namespace offsite::repo {
 namespace {
 
 constexpr int k_max_nesting = 256;
+constexpr std::size_t k_walk_threads = 4;
 constexpr std::string_view k_state_directory = ".offsite";
 
 class Walker {
@@ -51,9 +62,10 @@ public:
   explicit Walker(const ScanOptions& options) : m_options(options) {}
 
   // Walks `dir` (at `relative`, `level` components below the root), whose listing is `entries`;
-  // its own files go to `folder`.
+  // its own files go to `folder`. With `subdirectories_out`, the subdirectories are not walked
+  // but handed back (the root's, for the parallel walk).
   void walk(Directory& dir, std::vector<DirectoryEntry> entries, const std::string& relative, int level,
-            const std::string& folder) {
+            const std::string& folder, std::vector<std::string>* subdirectories_out = nullptr) {
     std::vector<LocalFile>* files = nullptr; // this directory's folder, created with its first file
     std::vector<std::string> subdirectories;
     for (auto& entry : entries) {
@@ -80,8 +92,30 @@ public:
       }
     }
     entries = {}; // release the names before descending
+    if (subdirectories_out) {
+      *subdirectories_out = std::move(subdirectories);
+      return;
+    }
     for (const auto& name : subdirectories)
       walk_child(dir, relative.empty() ? name : relative + '/' + name, name, level + 1, folder);
+  }
+
+  // One of the root's subdirectories.
+  void walk_top(Directory& root, const std::string& name) { walk_child(root, name, name, 1, std::string()); }
+
+  // Takes in what another walker found (disjoint folders).
+  void merge(Walker&& other) {
+    for (auto& [path, files] : other.m_folders) {
+      auto& mine = m_folders[path];
+      if (mine.empty())
+        mine = std::move(files);
+      else
+        mine.insert(mine.end(), std::make_move_iterator(files.begin()), std::make_move_iterator(files.end()));
+    }
+    m_skipped.insert(m_skipped.end(), std::make_move_iterator(other.m_skipped.begin()),
+                     std::make_move_iterator(other.m_skipped.end()));
+    m_total_bytes += other.m_total_bytes;
+    m_file_count += other.m_file_count;
   }
 
   LocalView finish() && {
@@ -162,7 +196,30 @@ Result<LocalView> scan_repository(const std::filesystem::path& root, const ScanO
   auto entries = dir->list();
   if (!entries) return Unexpected(entries.error().with_context("cannot list repository " + root.string()));
   Walker walker(options);
-  walker.walk(*dir, std::move(*entries), std::string(), 0, std::string());
+  std::vector<std::string> tops;
+  walker.walk(*dir, std::move(*entries), std::string(), 0, std::string(), &tops);
+
+  std::size_t threads = std::min(k_walk_threads, tops.size());
+  std::vector<Walker> walkers(threads, Walker(options));
+  std::atomic<std::size_t> next{0};
+  auto work = [&](Walker& mine) {
+    for (std::size_t i = next++; i < tops.size(); i = next++)
+      mine.walk_top(*dir, tops[i]);
+  };
+  if (threads <= 1) {
+    for (const auto& name : tops)
+      walker.walk_top(*dir, name);
+  } else {
+    std::vector<std::thread> running;
+    running.reserve(threads - 1);
+    for (std::size_t t = 1; t < threads; ++t)
+      running.emplace_back(work, std::ref(walkers[t]));
+    work(walkers[0]);
+    for (auto& thread : running)
+      thread.join();
+    for (auto& other : walkers)
+      walker.merge(std::move(other));
+  }
   return std::move(walker).finish();
 }
 
