@@ -22,6 +22,7 @@
 #include <cctype>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <unistd.h>
 #include <unordered_map>
 
@@ -34,6 +35,8 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "net/curl_library.hpp"
+
 namespace offsite::net {
 namespace {
 
@@ -44,13 +47,13 @@ constexpr std::size_t k_idle_handles_kept = 32;
 // SIGPIPE, and OpenSSL writing to a connection the peer reset raises it: ignore it process-wide,
 // as curl's documentation asks. Children are spawned with default dispositions (util/process.cpp).
 struct GlobalInit {
-  GlobalInit() {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    std::signal(SIGPIPE, SIG_IGN);
-  }
+  GlobalInit() { std::signal(SIGPIPE, SIG_IGN); }
 };
 
 void global_init() { static GlobalInit once; }
+
+// libcurl's functions (curl_library.hpp); only called once an Impl has loaded them.
+const CurlLibrary& curl() { return **curl_library(); }
 
 struct Watch {
   asio::posix::stream_descriptor descriptor;
@@ -80,8 +83,8 @@ struct Transfer {
   Transfer& operator=(const Transfer&) = delete;
   // Normally finish() has handed the handle back; this runs when the loop died mid-transfer.
   ~Transfer() {
-    if (headers) curl_slist_free_all(headers);
-    if (easy) curl_easy_cleanup(easy);
+    if (headers) curl().slist_free_all(headers);
+    if (easy) curl().easy_cleanup(easy);
   }
 };
 
@@ -143,7 +146,7 @@ int on_seek(void* user, curl_off_t offset, int origin) {
 }
 
 Error transport_error(const Transfer& transfer, CURLcode code) {
-  std::string detail = transfer.error_text[0] ? transfer.error_text : curl_easy_strerror(code);
+  std::string detail = transfer.error_text[0] ? transfer.error_text : curl().easy_strerror(code);
   if (transfer.too_large)
     return Error{ErrorKind::permanent,
                  fmt::format("the response is larger than the {} bytes expected", transfer.request.max_response_body)};
@@ -176,14 +179,20 @@ struct CurlMulti::Impl {
   std::vector<CURL*> idle;
   std::size_t created = 0;
   bool closed = false;
+  std::optional<Error> unusable; // libcurl could not be loaded: every request fails with this
 
   explicit Impl(asio::any_io_executor ex) : executor(std::move(ex)), timer(executor) {
+    if (auto library = curl_library(); !library) {
+      unusable = library.error();
+      closed = true;
+      return;
+    }
     global_init();
-    multi = curl_multi_init();
-    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Impl::socket_callback);
-    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Impl::timer_callback);
-    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+    multi = curl().multi_init();
+    curl().multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Impl::socket_callback);
+    curl().multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+    curl().multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Impl::timer_callback);
+    curl().multi_setopt(multi, CURLMOPT_TIMERDATA, this);
   }
 
   ~Impl() { close(); }
@@ -192,14 +201,14 @@ struct CurlMulti::Impl {
     if (closed) return;
     closed = true;
     for (auto& [easy, transfer] : transfers) {
-      curl_multi_remove_handle(multi, easy);
+      curl().multi_remove_handle(multi, easy);
       transfer->in_multi = false; // its coroutine is destroyed with the loop, never resumed
     }
     transfers.clear();
     for (CURL* easy : idle)
-      curl_easy_cleanup(easy);
+      curl().easy_cleanup(easy);
     idle.clear();
-    curl_multi_cleanup(multi); // closes cached connections through close_socket_callback
+    curl().multi_cleanup(multi); // closes cached connections through close_socket_callback
     multi = nullptr;
     for (auto& [fd, watch] : watches)
       watch->descriptor.release();
@@ -243,7 +252,7 @@ struct CurlMulti::Impl {
     self.timer.async_wait([&self](asio::error_code ec) {
       if (ec || self.closed) return;
       int running = 0;
-      curl_multi_socket_action(self.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+      curl().multi_socket_action(self.multi, CURL_SOCKET_TIMEOUT, 0, &running);
       self.drain_done();
     });
     return 0;
@@ -262,8 +271,8 @@ struct CurlMulti::Impl {
       if (!current || ec == asio::error::operation_aborted || closed) return;
       (read ? current->reading : current->writing) = false;
       int running = 0;
-      curl_multi_socket_action(multi, fd, ec ? CURL_CSELECT_ERR : (read ? CURL_CSELECT_IN : CURL_CSELECT_OUT),
-                               &running);
+      curl().multi_socket_action(multi, fd, ec ? CURL_CSELECT_ERR : (read ? CURL_CSELECT_IN : CURL_CSELECT_OUT),
+                                 &running);
       drain_done();
       // Re-arm only while curl still wants this socket, and only the same watch (the fd may have
       // been removed and reused by a new connection during socket_action).
@@ -273,11 +282,11 @@ struct CurlMulti::Impl {
 
   void drain_done() {
     int left = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi, &left)) {
+    while (CURLMsg* message = curl().multi_info_read(multi, &left)) {
       if (message->msg != CURLMSG_DONE) continue;
       CURL* easy = message->easy_handle;
       CURLcode code = message->data.result;
-      curl_multi_remove_handle(multi, easy);
+      curl().multi_remove_handle(multi, easy);
       auto it = transfers.find(easy);
       if (it == transfers.end()) continue;
       auto transfer = std::move(it->second);
@@ -292,79 +301,79 @@ struct CurlMulti::Impl {
     if (!idle.empty()) {
       CURL* easy = idle.back();
       idle.pop_back();
-      curl_easy_reset(easy);
+      curl().easy_reset(easy);
       return easy;
     }
     ++created;
-    return curl_easy_init();
+    return curl().easy_init();
   }
 
   void return_handle(CURL* easy) {
     if (!closed && idle.size() < k_idle_handles_kept)
       idle.push_back(easy);
     else
-      curl_easy_cleanup(easy);
+      curl().easy_cleanup(easy);
   }
 
   void configure(Transfer& transfer) {
     CURL* easy = transfer.easy;
     const auto& request = transfer.request;
-    curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_PRIVATE, &transfer);
-    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer.error_text);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &on_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
-    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &on_header);
-    curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
-    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &Impl::close_socket_callback);
-    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
-    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, static_cast<long>(request.connect_timeout.count()));
-    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, static_cast<long>(request.stall_timeout.count()));
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl().easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+    curl().easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl().easy_setopt(easy, CURLOPT_PRIVATE, &transfer);
+    curl().easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer.error_text);
+    curl().easy_setopt(easy, CURLOPT_WRITEFUNCTION, &on_body);
+    curl().easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
+    curl().easy_setopt(easy, CURLOPT_HEADERFUNCTION, &on_header);
+    curl().easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
+    curl().easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &Impl::close_socket_callback);
+    curl().easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
+    curl().easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, static_cast<long>(request.connect_timeout.count()));
+    curl().easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl().easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, static_cast<long>(request.stall_timeout.count()));
+    curl().easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl().easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
     // CAINFO replaces curl's bundle; the system's CA directory (CAPATH) still applies.
-    if (!request.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, request.ca_file.c_str());
-    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    if (!request.ca_file.empty()) curl().easy_setopt(easy, CURLOPT_CAINFO, request.ca_file.c_str());
+    curl().easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl().easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 
     auto size = static_cast<curl_off_t>(request.body.size());
     if (request.method == "HEAD") {
-      curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+      curl().easy_setopt(easy, CURLOPT_NOBODY, 1L);
     } else if (request.method == "PUT") {
-      curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, size);
+      curl().easy_setopt(easy, CURLOPT_UPLOAD, 1L);
+      curl().easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, size);
     } else if (request.method == "POST") {
-      curl_easy_setopt(easy, CURLOPT_POST, 1L);
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, size);
+      curl().easy_setopt(easy, CURLOPT_POST, 1L);
+      curl().easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, size);
     } else if (request.method != "GET") {
-      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      curl().easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
     if (request.method == "PUT" || request.method == "POST") {
-      curl_easy_setopt(easy, CURLOPT_READFUNCTION, &on_read);
-      curl_easy_setopt(easy, CURLOPT_READDATA, &transfer);
-      curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, &on_seek);
-      curl_easy_setopt(easy, CURLOPT_SEEKDATA, &transfer);
+      curl().easy_setopt(easy, CURLOPT_READFUNCTION, &on_read);
+      curl().easy_setopt(easy, CURLOPT_READDATA, &transfer);
+      curl().easy_setopt(easy, CURLOPT_SEEKFUNCTION, &on_seek);
+      curl().easy_setopt(easy, CURLOPT_SEEKDATA, &transfer);
     }
     for (const auto& header : request.headers)
-      transfer.headers = curl_slist_append(transfer.headers, header.c_str());
+      transfer.headers = curl().slist_append(transfer.headers, header.c_str());
     // No "Expect: 100-continue" round trip; curl's own content type for POST is not wanted either.
-    transfer.headers = curl_slist_append(transfer.headers, "Expect:");
+    transfer.headers = curl().slist_append(transfer.headers, "Expect:");
     if (request.method == "POST" &&
         std::none_of(request.headers.begin(), request.headers.end(),
                      [](const std::string& h) { return lower(h.substr(0, 13)) == "content-type:"; }))
-      transfer.headers = curl_slist_append(transfer.headers, "Content-Type:");
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.headers);
+      transfer.headers = curl().slist_append(transfer.headers, "Content-Type:");
+    curl().easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.headers);
   }
 
   void finish(Transfer& transfer) {
     if (transfer.in_multi) {
-      curl_multi_remove_handle(multi, transfer.easy);
+      curl().multi_remove_handle(multi, transfer.easy);
       transfers.erase(transfer.easy);
       transfer.in_multi = false;
     }
-    if (transfer.headers) curl_slist_free_all(transfer.headers);
+    if (transfer.headers) curl().slist_free_all(transfer.headers);
     transfer.headers = nullptr;
     if (transfer.easy) return_handle(transfer.easy);
     transfer.easy = nullptr;
@@ -411,22 +420,23 @@ std::size_t CurlMulti::handles_created() const { return m_impl->created; }
 
 asio::awaitable<Result<HttpResponse>> CurlMulti::perform(HttpRequest request) {
   auto& impl = *m_impl;
+  if (impl.unusable) co_return Unexpected(*impl.unusable);
   if (impl.closed) co_return make_error(ErrorKind::cancelled, "the event loop is shutting down");
   auto transfer = std::make_shared<Transfer>(impl.executor);
   transfer->request = std::move(request);
   transfer->easy = impl.take_handle();
   if (!transfer->easy) co_return make_error(ErrorKind::permanent, "curl_easy_init failed");
   impl.configure(*transfer);
-  if (auto code = curl_multi_add_handle(impl.multi, transfer->easy); code != CURLM_OK) {
+  if (auto code = curl().multi_add_handle(impl.multi, transfer->easy); code != CURLM_OK) {
     impl.finish(*transfer);
-    co_return make_error(ErrorKind::permanent, fmt::format("curl_multi_add_handle: {}", curl_multi_strerror(code)));
+    co_return make_error(ErrorKind::permanent, fmt::format("curl_multi_add_handle: {}", curl().multi_strerror(code)));
   }
   transfer->in_multi = true;
   impl.transfers.emplace(transfer->easy, transfer);
 
   auto [ec, code] = co_await transfer->done.async_receive(use_nothrow);
   long status = 0;
-  if (!ec && code == CURLE_OK) curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (!ec && code == CURLE_OK) curl().easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
   // A cancelled wait leaves the transfer in the multi: take it out before its buffers go away.
   impl.finish(*transfer);
   if (ec == asio::error::shut_down) co_return make_error(ErrorKind::cancelled, "the event loop is shutting down");

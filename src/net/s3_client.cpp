@@ -12,6 +12,8 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "net/curl_library.hpp"
+
 namespace offsite::net {
 namespace {
 
@@ -165,7 +167,8 @@ asio::awaitable<Result<ObjectInfo>> S3Client::head(std::string key, std::string 
   if (length.empty() || std::from_chars(length.data(), length.data() + length.size(), info.size).ec != std::errc())
     co_return make_error(ErrorKind::transient, fmt::format("{}: HeadObject: no Content-Length in the answer", where));
   std::string modified(response->header("last-modified"));
-  if (auto seconds = curl_getdate(modified.c_str(), nullptr); seconds > 0)
+  // The answer came through libcurl, so it is loaded.
+  if (auto seconds = (*curl_library())->getdate(modified.c_str(), nullptr); seconds > 0)
     info.mtime_ns = static_cast<std::int64_t>(seconds) * 1'000'000'000;
   info.etag = unquote(response->header("etag"));
   co_return info;
