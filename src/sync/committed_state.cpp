@@ -25,6 +25,7 @@
 
 #include "manifest/remote_path.hpp"
 
+#include "sync/manifest_cache.hpp"
 #include "sync/remote_layout.hpp"
 #include "target/target.hpp"
 #include "util/hash128.hpp"
@@ -84,6 +85,7 @@ constexpr int k_manifest_lanes = 4;
 
 struct ManifestReads {
   const manifest::CommitRecord& record;
+  ManifestCache* cache;                                      // null: every manifest from the target
   std::vector<std::optional<manifest::FolderManifest>> read; // by index in record.folders
   std::size_t next = 0;
   std::optional<Error> failure;
@@ -91,15 +93,20 @@ struct ManifestReads {
 };
 
 // Reads and checks one manifest: `ref` of record `record`.
-asio::awaitable<Result<manifest::FolderManifest>> read_manifest(target::Target& target,
+asio::awaitable<Result<manifest::FolderManifest>> read_manifest(target::Target& target, ManifestCache* cache,
                                                                 const manifest::CommitRecord& record,
                                                                 const manifest::FolderRef& ref, bool& unreadable) {
   auto name = layout::meta_path(ref.manifest);
   auto where = target.describe() + "/" + name;
-  auto bytes = co_await target.read_file(name, k_max_record_size);
-  if (!bytes) {
-    unreadable = bytes.error().kind != ErrorKind::not_found;
-    co_return Unexpected(bytes.error().with_context(fmt::format("folder manifest of {}", ref.path)));
+  std::optional<std::string> cached;
+  if (cache) cached = co_await cache->get(ref.manifest, ref.manifest_size, ref.manifest_xxh3_128);
+  Result<std::string> bytes = cached ? Result<std::string>(std::move(*cached)) : Result<std::string>(std::string());
+  if (!cached) {
+    bytes = co_await target.read_file(name, k_max_record_size);
+    if (!bytes) {
+      unreadable = bytes.error().kind != ErrorKind::not_found;
+      co_return Unexpected(bytes.error().with_context(fmt::format("folder manifest of {}", ref.path)));
+    }
   }
   if (bytes->size() != ref.manifest_size || xxh3_128(*bytes) != ref.manifest_xxh3_128)
     co_return make_error(
@@ -110,6 +117,7 @@ asio::awaitable<Result<manifest::FolderManifest>> read_manifest(target::Target& 
   if (parsed->folder != ref.path)
     co_return make_error(ErrorKind::permanent,
                          fmt::format("{}: describes folder '{}', not '{}'", where, parsed->folder, ref.path));
+  if (cache && !cached) co_await cache->put(ref.manifest, std::move(*bytes));
   // Sorted by path, so lookups can bisect whatever order another writer used.
   std::sort(parsed->files.begin(), parsed->files.end(),
             [](const manifest::FileEntry& a, const manifest::FileEntry& b) { return a.path < b.path; });
@@ -120,7 +128,7 @@ asio::awaitable<void> manifest_lane(target::Target& target, ManifestReads& reads
   while (!reads.failure && reads.next < reads.record.folders.size()) {
     std::size_t index = reads.next++;
     bool unreadable = false;
-    auto manifest = co_await read_manifest(target, reads.record, reads.record.folders[index], unreadable);
+    auto manifest = co_await read_manifest(target, reads.cache, reads.record, reads.record.folders[index], unreadable);
     if (!manifest) {
       if (!reads.failure) {
         reads.failure = std::move(manifest).error();
@@ -135,8 +143,8 @@ asio::awaitable<void> manifest_lane(target::Target& target, ManifestReads& reads
 // read_folder_manifests(); `unreadable` tells a manifest the target could not read (other than
 // missing) from one that was read and is wrong.
 asio::awaitable<Result<std::map<std::string, manifest::FolderManifest>>>
-read_manifests(target::Target& target, manifest::CommitRecord record, bool& unreadable) {
-  ManifestReads reads{record, {}, 0, {}, false};
+read_manifests(target::Target& target, manifest::CommitRecord record, bool& unreadable, ManifestCache* cache) {
+  ManifestReads reads{record, cache, {}, 0, {}, false};
   reads.read.resize(record.folders.size());
   static_assert(k_manifest_lanes == 4, "the lanes below");
   auto lane_1 = manifest_lane(target, reads);
@@ -164,7 +172,7 @@ asio::awaitable<Result<manifest::CommitRecord>> read_commit_record(target::Targe
 asio::awaitable<Result<std::map<std::string, manifest::FolderManifest>>>
 read_folder_manifests(target::Target& target, manifest::CommitRecord record) {
   bool unreadable = false;
-  co_return co_await read_manifests(target, std::move(record), unreadable);
+  co_return co_await read_manifests(target, std::move(record), unreadable, nullptr);
 }
 
 namespace {
@@ -176,25 +184,26 @@ struct Owner {
   bool accepts(const std::string& id) const { return any_but ? id != repository_id : id == repository_id; }
 };
 
-asio::awaitable<Result<CommitScan>> scan_for(target::Target& target, Owner owner);
+asio::awaitable<Result<CommitScan>> scan_for(target::Target& target, Owner owner, ManifestCache* cache);
 
 } // namespace
 
-asio::awaitable<Result<CommitScan>> scan_commits(target::Target& target, std::string repository_id) {
+asio::awaitable<Result<CommitScan>> scan_commits(target::Target& target, std::string repository_id,
+                                                 ManifestCache* cache) {
   Owner owner{std::move(repository_id), false};
-  co_return co_await scan_for(target, std::move(owner));
+  co_return co_await scan_for(target, std::move(owner), cache);
 }
 
 asio::awaitable<Result<CommittedState>> scan_previous_owner(target::Target& target, std::string repository_id) {
   Owner owner{std::move(repository_id), true};
-  auto scan = co_await scan_for(target, std::move(owner));
+  auto scan = co_await scan_for(target, std::move(owner), nullptr);
   if (!scan) co_return Unexpected(std::move(scan).error());
   co_return std::move(scan->committed);
 }
 
 namespace {
 
-asio::awaitable<Result<CommitScan>> scan_for(target::Target& target, Owner owner) {
+asio::awaitable<Result<CommitScan>> scan_for(target::Target& target, Owner owner, ManifestCache* cache) {
   CommitScan scan;
   std::set<std::uint64_t, std::greater<>> generations;
   std::string commits_dir(layout::k_commits);
@@ -241,12 +250,18 @@ asio::awaitable<Result<CommitScan>> scan_for(target::Target& target, Owner owner
       continue; // foreign: ignored, and not ours to remove
     }
     bool unreadable = false;
-    auto folders = co_await read_manifests(target, *record, unreadable);
+    auto folders = co_await read_manifests(target, *record, unreadable, cache);
     if (!folders) {
       if (unreadable) co_return Unexpected(std::move(folders).error());
       scan.warnings.push_back(folders.error().message);
       scan.invalid_above.push_back(generation);
       continue;
+    }
+    if (cache) {
+      std::vector<std::string> named;
+      for (const auto& ref : record->folders)
+        named.push_back(ref.manifest);
+      co_await cache->keep_only(std::move(named));
     }
     scan.committed.record = std::move(*record);
     scan.committed.folders = std::move(*folders);

@@ -18,6 +18,8 @@ class Target;
 
 namespace offsite::sync {
 
+class ManifestCache;
+
 struct CommittedState {
   std::optional<manifest::CommitRecord> record;            // nullopt: nothing committed yet
   std::map<std::string, manifest::FolderManifest> folders; // by folder path
@@ -43,7 +45,9 @@ struct CommitScan {
 // the next few generations by name (a lagging listing must not hide a commit), and takes the
 // highest record that parses, checks, belongs to this repository and whose folder manifests
 // match their recorded size and hash.
-asio::awaitable<Result<CommitScan>> scan_commits(target::Target& target, std::string repository_id);
+// With `cache`, folder manifests are taken from it when they match their record (manifest_cache.hpp).
+asio::awaitable<Result<CommitScan>> scan_commits(target::Target& target, std::string repository_id,
+                                                 ManifestCache* cache = nullptr);
 
 // The last valid record of any repository other than `repository_id` (a previous owner's, after a
 // takeover), with its manifests: a hint of what the mirror already holds. Empty state if none.

@@ -117,9 +117,10 @@ asio::awaitable<Result<std::vector<std::string>>> deleted_by_record(target::Targ
 }
 
 asio::awaitable<Result<RecoveryReport>> recover(target::Target& target, std::string repository_id,
-                                                std::filesystem::path repository_root, bool dry_run) {
+                                                std::filesystem::path repository_root, bool dry_run,
+                                                ManifestCache* cache) {
   RecoveryReport report;
-  auto scan = co_await scan_commits(target, repository_id);
+  auto scan = co_await scan_commits(target, repository_id, cache);
   if (!scan) co_return Unexpected(std::move(scan).error());
   report.committed = std::move(scan->committed);
   report.warnings = std::move(scan->warnings);

@@ -19,6 +19,8 @@ class Target;
 
 namespace offsite::sync {
 
+class ManifestCache;
+
 struct RecoveryReport {
   CommittedState committed;
   // Uploads of earlier, uncommitted transactions whose journal entry (path, size, mtime) still
@@ -32,8 +34,10 @@ struct RecoveryReport {
 };
 
 // With `dry_run`, reads only and says in `actions` what a real run would do.
+// With `cache`, the commit point's folder manifests may come from it (manifest_cache.hpp).
 asio::awaitable<Result<RecoveryReport>> recover(target::Target& target, std::string repository_id,
-                                                std::filesystem::path repository_root, bool dry_run);
+                                                std::filesystem::path repository_root, bool dry_run,
+                                                ManifestCache* cache = nullptr);
 
 // The final paths a commit of `state.record` stopped naming, compared with its parent record.
 asio::awaitable<Result<std::vector<std::string>>> deleted_by_record(target::Target& target, CommittedState state);

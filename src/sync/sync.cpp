@@ -20,6 +20,7 @@
 #include "sync/backup_gate.hpp"
 #include "sync/cleanup.hpp"
 #include "sync/lease.hpp"
+#include "sync/manifest_cache.hpp"
 #include "sync/plan.hpp"
 #include "sync/recovery.hpp"
 #include "sync/remote_id.hpp"
@@ -124,7 +125,8 @@ public:
   SyncRun(SyncContext& context, const config::Repository& repository, const config::Service& service,
           SyncRequest request)
       : m_context(context), m_target(context.target), m_repository(repository), m_service(service), m_request(request),
-        m_state_dir(repository_state_dir(service.state_dir, repository.name)), m_gate(repository.path) {
+        m_state_dir(repository_state_dir(service.state_dir, repository.name)),
+        m_manifest_cache(m_state_dir / "manifests", context.pool), m_gate(repository.path) {
     m_result.repository = repository.name;
     m_result.started = now_timestamp();
     m_result.dry_run = request.dry_run;
@@ -194,7 +196,8 @@ private:
     // Recover before reading the local repository, so a sync that cannot reach a consistent
     // remote holds no backup off.
     phase("recovering");
-    auto recovered = co_await recover(m_target, m_repository_id, m_repository.path, m_request.dry_run);
+    auto recovered = co_await recover(m_target, m_repository_id, m_repository.path, m_request.dry_run,
+                                      m_request.dry_run ? nullptr : &m_manifest_cache); // a dry run writes nothing
     if (!recovered) co_return Unexpected(std::move(recovered).error());
     for (const auto& action : recovered->actions) {
       if (m_request.dry_run)
@@ -379,7 +382,7 @@ private:
     if (auto written = co_await write_journal(txid, plan, *destinations); !written) co_return written;
     failpoint("journal");
 
-    Committer committer(m_target, m_repository_id, txid, m_committed);
+    Committer committer(m_target, m_repository_id, txid, m_committed, &m_manifest_cache);
     UploadSettings upload{m_repository.path, m_repository.chunk_size, m_context.retry_policy};
     TransferSettings settings{m_repository.concurrency, m_repository.per_folder_upload, m_request.group_commits,
                               upload};
@@ -438,6 +441,7 @@ private:
   const config::Service& m_service;
   SyncRequest m_request;
   std::filesystem::path m_state_dir;
+  ManifestCache m_manifest_cache; // folder manifests of the commit point, kept locally
   SyncResult m_result;
   BackupGate m_gate;
   std::string m_repository_id;

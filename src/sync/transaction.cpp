@@ -25,6 +25,7 @@
 
 #include <fmt/format.h>
 
+#include "sync/manifest_cache.hpp"
 #include "sync/remote_layout.hpp"
 #include "target/target.hpp"
 #include "util/failpoint.hpp"
@@ -44,8 +45,10 @@ Error fence_error(const target::Target& target, std::uint64_t generation, std::s
 
 } // namespace
 
-Committer::Committer(target::Target& target, std::string repository_id, std::string txid, CommittedState& state)
-    : m_target(target), m_repository_id(std::move(repository_id)), m_txid(std::move(txid)), m_state(state) {}
+Committer::Committer(target::Target& target, std::string repository_id, std::string txid, CommittedState& state,
+                     ManifestCache* cache)
+    : m_target(target), m_repository_id(std::move(repository_id)), m_txid(std::move(txid)), m_state(state),
+      m_cache(cache) {}
 
 asio::awaitable<Result<manifest::FolderRef>> Committer::write_folder_manifest(const manifest::FolderManifest& folder) {
   manifest::FolderRef ref;
@@ -76,6 +79,7 @@ asio::awaitable<Result<manifest::FolderRef>> Committer::write_folder_manifest(co
   if (check->size != ref.manifest_size)
     co_return make_error(ErrorKind::transient, fmt::format("{}/{}: the server holds {} bytes, {} were written",
                                                            m_target.describe(), path, check->size, ref.manifest_size));
+  if (m_cache) co_await m_cache->put(ref.manifest, std::move(bytes));
   co_return ref;
 }
 

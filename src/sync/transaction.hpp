@@ -18,6 +18,8 @@ class Target;
 
 namespace offsite::sync {
 
+class ManifestCache;
+
 // One folder's new state, ready to commit: its complete new file list (nullopt: the folder is
 // gone), the files that sit in staging until the apply moves them, and the committed files the
 // new state no longer names.
@@ -31,7 +33,9 @@ struct FolderCommit {
 class Committer {
 public:
   // `state` is the committed state this transaction starts from; commit() advances it.
-  Committer(target::Target& target, std::string repository_id, std::string txid, CommittedState& state);
+  // With `cache`, the folder manifests it writes are kept there too (manifest_cache.hpp).
+  Committer(target::Target& target, std::string repository_id, std::string txid, CommittedState& state,
+            ManifestCache* cache = nullptr);
 
   // Makes `folders` part of the committed state in one atomic step, a new record, then applies
   // it: staged files into place, deleted files removed. Before the record, the sizes of the staged
@@ -55,6 +59,7 @@ private:
   std::string m_repository_id;
   std::string m_txid;
   CommittedState& m_state;
+  ManifestCache* m_cache;
   std::string m_last_record; // the bytes of the last record written, for publish_manifest_copy()
 };
 

@@ -77,7 +77,9 @@ Result<void> sync_directory(const std::filesystem::path& dir) {
   return {};
 }
 
-Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, unsigned mode) {
+namespace {
+
+Result<void> write_replacing(const std::filesystem::path& path, std::string_view bytes, unsigned mode, bool durable) {
   auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
   auto temporary = dir / fmt::format(".{}.{}.tmp", path.filename().string(), generate_uuid().substr(0, 8));
   FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
@@ -91,7 +93,7 @@ Result<void> write_file_atomically(const std::filesystem::path& path, std::strin
     cleanup();
     return written;
   }
-  if (::fsync(fd.get()) != 0) {
+  if (durable && ::fsync(fd.get()) != 0) {
     cleanup();
     return Unexpected(error_from_errno(errno, fmt::format("cannot fsync {}", temporary.string())));
   }
@@ -102,7 +104,17 @@ Result<void> write_file_atomically(const std::filesystem::path& path, std::strin
     return Unexpected(
         error_from_errno(saved, fmt::format("cannot rename {} to {}", temporary.string(), path.string())));
   }
-  return sync_directory(dir);
+  return durable ? sync_directory(dir) : Result<void>{};
+}
+
+} // namespace
+
+Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, unsigned mode) {
+  return write_replacing(path, bytes, mode, true);
+}
+
+Result<void> write_file_unsynced(const std::filesystem::path& path, std::string_view bytes, unsigned mode) {
+  return write_replacing(path, bytes, mode, false);
 }
 
 Result<void> create_file_exclusively(const std::filesystem::path& path, std::string_view bytes, unsigned mode) {

@@ -18,6 +18,10 @@ Result<std::string> read_file(const std::filesystem::path& path, std::uint64_t m
 // the directory: readers see the old content or the new, never a torn file, even after a crash.
 Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, unsigned mode = 0640);
 
+// The same without the fsyncs: readers still never see a torn file, but after a crash the file
+// may be missing, old or empty. For caches whose content is checked when read.
+Result<void> write_file_unsynced(const std::filesystem::path& path, std::string_view bytes, unsigned mode = 0640);
+
 // Creates `path` holding `bytes`, whole, only if it does not exist (ErrorKind::already_exists
 // otherwise): written under a temporary name, fsync'd, then linked to `path`, which fails if the
 // name exists. Two processes creating the same file at once agree on one content.

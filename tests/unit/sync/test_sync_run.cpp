@@ -1,6 +1,7 @@
 // run_sync() end to end on the in-memory target with a small real repository.
 
 #include <algorithm>
+#include <fstream>
 
 #include <boost/test/unit_test.hpp>
 
@@ -75,8 +76,9 @@ BOOST_AUTO_TEST_CASE(no_change_sync_writes_no_record_and_never_lists_the_mirror)
     BOOST_TEST(dir.starts_with(".offsite"), "listed outside .offsite/: '" << dir << "'");
   for (const auto& file : recorder.paths(Op::read_file))
     BOOST_TEST(file.starts_with(".offsite/"), "read outside .offsite/: " << file);
-  // Reads: the repository ID, the committed record and its 5 folder manifests.
-  BOOST_TEST(memory.count(Op::read_file) == 2 + k_small_folders);
+  // Reads: the repository ID and the committed record; its 5 folder manifests come from the
+  // cache in state_dir, filled by the first sync's commits (sync/manifest_cache.hpp).
+  BOOST_TEST(memory.count(Op::read_file) == 2u);
   // Lists: lock/ twice (before and after writing the lease; our own lease is read back by name),
   // commits/ (scan), tx/ (recovery), commits/ and .offsite/ (temporary names), tx/ (clean-up).
   BOOST_TEST(memory.count(Op::list) == 7u);
@@ -87,6 +89,40 @@ BOOST_AUTO_TEST_CASE(no_change_sync_writes_no_record_and_never_lists_the_mirror)
   BOOST_TEST(memory.count(Op::start_upload) == 0u);
   BOOST_TEST(memory.count(Op::rename_to_new) == 0u);
   BOOST_TEST(memory.count(Op::open_download) == 0u);
+}
+
+// The manifest cache is only a copy: a copy that is missing or differs from what the record says
+// (size and XXH3-128) is read from the target instead, and the sync is the same.
+BOOST_AUTO_TEST_CASE(manifest_cache_copies_that_do_not_match_are_read_from_the_target) {
+  Bench bench;
+  build_small_repository(bench, 1024 * 1024);
+  auto first = bench.sync();
+  BOOST_TEST_REQUIRE((first.outcome == Outcome::success));
+  auto cache_dir = offsite::sync::repository_state_dir(bench.service.state_dir, bench.repository.name) / "manifests";
+  std::vector<stdfs::path> copies;
+  for (const auto& entry : stdfs::directory_iterator(cache_dir))
+    copies.push_back(entry.path());
+  BOOST_TEST_REQUIRE(copies.size() == std::size_t(k_small_folders));
+  // One copy edited (same size), one truncated, one removed.
+  {
+    std::ifstream in(copies[0], std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    BOOST_TEST_REQUIRE(!bytes.empty());
+    bytes[bytes.size() / 2] ^= 1;
+    write_local(copies[0].parent_path(), copies[0].filename().string(), bytes, k_day1_s);
+  }
+  stdfs::resize_file(copies[1], 10);
+  stdfs::remove(copies[2]);
+
+  MemoryTarget memory(bench.store);
+  auto result = bench.sync(memory);
+  BOOST_TEST_REQUIRE((result.outcome == Outcome::success), error_message(result));
+  BOOST_TEST((result.generation == first.generation && result.files_uploaded.empty()));
+  BOOST_TEST(memory.count(Op::read_file) == 2u + 3u); // the three bad copies, read from the target
+  // ...and cached again: the next sync reads none.
+  MemoryTarget again(bench.store);
+  BOOST_TEST_REQUIRE((bench.sync(again).outcome == Outcome::success));
+  BOOST_TEST(again.count(Op::read_file) == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(next_day_changes_end_equal) {
