@@ -183,4 +183,14 @@ int File::read_at(std::span<std::byte> bytes, std::uint64_t offset, std::size_t&
 
 int File::sync() { return result_of(::fsync(static_cast<int>(m_handle))); }
 
+void File::start_writeback(std::uint64_t offset, std::uint64_t length) {
+#ifdef __linux__
+  ::sync_file_range(static_cast<int>(m_handle), static_cast<off_t>(offset), static_cast<off_t>(length),
+                    SYNC_FILE_RANGE_WRITE);
+#else
+  (void)offset;
+  (void)length;
+#endif
+}
+
 } // namespace offsite::target::platform
