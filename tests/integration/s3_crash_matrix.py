@@ -134,6 +134,7 @@ def main():
     # crash_matrix.main() drives whatever its module calls Matrix and named_points: ours.
     crash_matrix.Matrix = S3Matrix
     crash_matrix.named_points = named_points_with_a_part_kill
+    crash_matrix.LABEL = "s3"
     return crash_matrix.main()
 
 
