@@ -57,21 +57,8 @@ key=$OFFSITE_SSHD_KEY
 known=$OFFSITE_SSHD_KNOWN_HOSTS
 user=$OFFSITE_SSHD_USER
 
-now_ns() { date +%s%N; }
-seconds_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
-preread() { find "$1" -type f -print0 | xargs -0 -r cat >/dev/null; }
-tree_bytes() { find "$1" -path "$1/.offsite" -prune -o -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
-declare -A samples=()
-record() { samples[$1]="${samples[$1]:-} $2"; }
-median() {
-  # shellcheck disable=SC2086
-  printf '%s\n' ${samples[$1]} | sort -g | awk '{ a[NR] = $1 }
-    END { if (NR % 2) printf "%.3f", a[(NR + 1) / 2]; else printf "%.3f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-maximum() {
-  # shellcheck disable=SC2086
-  printf '%s\n' ${samples[$1]} | sort -g | tail -n 1
-}
+# shellcheck source=tests/bench/bench-lib.sh
+source "$here/bench-lib.sh"
 
 # write_config NAME REPOSITORY: its own state dir; the remote is $work/NAME/remote.
 write_config() {
