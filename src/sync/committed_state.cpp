@@ -98,26 +98,28 @@ asio::awaitable<Result<manifest::FolderManifest>> read_manifest(target::Target& 
                                                                 const manifest::FolderRef& ref, bool& unreadable) {
   auto name = layout::meta_path(ref.manifest);
   auto where = target.describe() + "/" + name;
-  std::optional<std::string> cached;
-  if (cache) cached = co_await cache->get(ref.manifest, ref.manifest_size, ref.manifest_xxh3_128);
-  Result<std::string> bytes = cached ? Result<std::string>(std::move(*cached)) : Result<std::string>(std::string());
-  if (!cached) {
-    bytes = co_await target.read_file(name, k_max_record_size);
-    if (!bytes) {
-      unreadable = bytes.error().kind != ErrorKind::not_found;
-      co_return Unexpected(bytes.error().with_context(fmt::format("folder manifest of {}", ref.path)));
+  // A copy from the cache has the recorded size and hash already (ManifestCache::get checks).
+  std::optional<std::string> bytes;
+  if (cache) bytes = co_await cache->get(ref.manifest, ref.manifest_size, ref.manifest_xxh3_128);
+  bool from_cache = bytes.has_value();
+  if (!from_cache) {
+    auto read = co_await target.read_file(name, k_max_record_size);
+    if (!read) {
+      unreadable = read.error().kind != ErrorKind::not_found;
+      co_return Unexpected(read.error().with_context(fmt::format("folder manifest of {}", ref.path)));
     }
+    if (read->size() != ref.manifest_size || xxh3_128(*read) != ref.manifest_xxh3_128)
+      co_return make_error(
+          ErrorKind::permanent,
+          fmt::format("{}: size or hash differs from what commit record {} recorded", where, record.generation));
+    bytes = std::move(*read);
   }
-  if (bytes->size() != ref.manifest_size || xxh3_128(*bytes) != ref.manifest_xxh3_128)
-    co_return make_error(
-        ErrorKind::permanent,
-        fmt::format("{}: size or hash differs from what commit record {} recorded", where, record.generation));
   auto parsed = manifest::read_folder_manifest(*bytes, where);
   if (!parsed) co_return Unexpected(std::move(parsed).error());
   if (parsed->folder != ref.path)
     co_return make_error(ErrorKind::permanent,
                          fmt::format("{}: describes folder '{}', not '{}'", where, parsed->folder, ref.path));
-  if (cache && !cached) co_await cache->put(ref.manifest, std::move(*bytes));
+  if (cache && !from_cache) co_await cache->put(ref.manifest, std::move(*bytes));
   // Sorted by path, so lookups can bisect whatever order another writer used.
   std::sort(parsed->files.begin(), parsed->files.end(),
             [](const manifest::FileEntry& a, const manifest::FileEntry& b) { return a.path < b.path; });

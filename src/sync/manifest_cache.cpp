@@ -9,7 +9,6 @@
 namespace offsite::sync {
 namespace {
 
-constexpr std::uint64_t k_max_manifest = 256ull << 20;
 constexpr std::string_view k_suffix = ".json";
 
 } // namespace
@@ -22,9 +21,7 @@ std::filesystem::path ManifestCache::file_of(const std::string& name) const {
 
 asio::awaitable<std::optional<std::string>> ManifestCache::get(std::string name, std::uint64_t size, Hash128 hash) {
   auto work = [path = file_of(name), size, hash]() -> std::optional<std::string> {
-    std::error_code error;
-    if (std::filesystem::file_size(path, error) != size || error) return std::nullopt;
-    auto bytes = fs::read_file(path, k_max_manifest);
+    auto bytes = fs::read_file(path, size); // a larger copy is refused unread
     if (!bytes || bytes->size() != size || xxh3_128(*bytes) != hash) return std::nullopt;
     return std::move(*bytes);
   };

@@ -37,6 +37,7 @@
 #include <fmt/format.h>
 
 #include "net/s3_sign.hpp"
+#include "util/hash128.hpp"
 #include "util/offload.hpp"
 
 namespace offsite::target {
@@ -61,21 +62,13 @@ asio::awaitable<net::Payload> digest(asio::thread_pool& pool, std::span<const st
 // The ETag S3 gives an object completed from `parts`: the MD5 of their MD5s, "-", their count.
 // "" when a part's ETag is no MD5 (as with SSE-KMS), which then matches nothing.
 std::string multipart_etag(const std::vector<net::CompletedPart>& parts) {
-  std::string raw;
+  std::string raw; // the parts' MD5s, 16 bytes each
   for (const auto& part : parts) {
-    if (part.etag.size() != 32) return "";
-    for (std::size_t i = 0; i < 32; i += 2) {
-      unsigned value = 0;
-      for (char c : part.etag.substr(i, 2)) {
-        int digit = c >= '0' && c <= '9'   ? c - '0'
-                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                           : -1;
-        if (digit < 0) return "";
-        value = value * 16 + static_cast<unsigned>(digit);
-      }
-      raw.push_back(static_cast<char>(value));
-    }
+    auto md5 = Hash128::from_hex(part.etag); // any 32 hex digits, high half first
+    if (!md5) return "";
+    for (std::uint64_t half : {md5->high, md5->low})
+      for (int shift = 56; shift >= 0; shift -= 8)
+        raw.push_back(static_cast<char>(half >> shift));
   }
   auto md5 = net::md5_raw(std::as_bytes(std::span(raw.data(), raw.size())));
   return fmt::format("{}-{}", net::to_hex(md5), parts.size());
