@@ -50,17 +50,23 @@ Result<std::string> read_file(const std::filesystem::path& path, std::uint64_t m
   if (static_cast<std::uint64_t>(st.st_size) > max_size)
     return make_error(ErrorKind::permanent, fmt::format("{}: file is {} bytes, more than the {} allowed", path.string(),
                                                         st.st_size, max_size));
+  // Read into a string of the size fstat gave; a file that grew since is read on through a small
+  // buffer, so the common case holds the bytes once instead of in a string grown to twice its size.
   std::string content;
   content.resize(static_cast<size_t>(st.st_size));
   size_t done = 0;
+  char more[4096];
   for (;;) {
-    if (done == content.size()) content.resize(done + 4096 > max_size + 1 ? max_size + 1 : done + 4096);
-    ssize_t got = ::read(fd.get(), content.data() + done, content.size() - done);
+    bool into_content = done < content.size();
+    char* into = into_content ? content.data() + done : more;
+    size_t room = into_content ? content.size() - done : sizeof more;
+    ssize_t got = ::read(fd.get(), into, room);
     if (got < 0) {
       if (errno == EINTR) continue;
       return Unexpected(error_from_errno(errno, fmt::format("cannot read {}", path.string())));
     }
     if (got == 0) break;
+    if (!into_content) content.append(more, static_cast<size_t>(got));
     done += static_cast<size_t>(got);
     if (done > max_size)
       return make_error(ErrorKind::permanent, fmt::format("{}: file grew beyond {} bytes", path.string(), max_size));
