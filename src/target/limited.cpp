@@ -163,13 +163,13 @@ asio::awaitable<Result<std::string>> LimitedTarget::read_file(std::string path, 
   co_return co_await std::move(pending);
 }
 
-asio::awaitable<Result<void>> LimitedTarget::write_new_file(std::string path, std::string bytes) {
+asio::awaitable<Result<void>> LimitedTarget::write_new_file(std::string path, FileBytes bytes) {
   auto operation = [this, path, bytes = std::move(bytes)] { return m_inner->write_new_file(path, bytes); };
   auto pending = with_slot(m_slots, std::move(operation));
   co_return co_await std::move(pending);
 }
 
-asio::awaitable<Result<void>> LimitedTarget::write_new_file_deferred(std::string path, std::string bytes) {
+asio::awaitable<Result<void>> LimitedTarget::write_new_file_deferred(std::string path, FileBytes bytes) {
   auto operation = [this, path, bytes = std::move(bytes)] { return m_inner->write_new_file_deferred(path, bytes); };
   auto pending = with_slot(m_slots, std::move(operation));
   co_return co_await std::move(pending);

@@ -424,15 +424,15 @@ asio::awaitable<Result<std::string>> LocalTarget::read_file(std::string path, st
   co_return co_await std::move(pending);
 }
 
-asio::awaitable<Result<void>> LocalTarget::write_new_file(std::string path, std::string bytes) {
+asio::awaitable<Result<void>> LocalTarget::write_new_file(std::string path, FileBytes bytes) {
   co_return co_await write_new(std::move(path), std::move(bytes), true);
 }
 
-asio::awaitable<Result<void>> LocalTarget::write_new_file_deferred(std::string path, std::string bytes) {
+asio::awaitable<Result<void>> LocalTarget::write_new_file_deferred(std::string path, FileBytes bytes) {
   co_return co_await write_new(std::move(path), std::move(bytes), false);
 }
 
-asio::awaitable<Result<void>> LocalTarget::write_new(std::string path, std::string bytes, bool commit_point) {
+asio::awaitable<Result<void>> LocalTarget::write_new(std::string path, FileBytes bytes, bool commit_point) {
   if (auto valid = check_path(path); !valid) co_return valid;
   if (path.empty()) co_return make_error(ErrorKind::permanent, "write_new_file: the root is not a file");
   auto where = locate(m_target_path, m_folder, path);
@@ -441,10 +441,10 @@ asio::awaitable<Result<void>> LocalTarget::write_new(std::string path, std::stri
   auto durable = commit_point ? Durable::now : Durable::deferred;
   auto work = [where, temporary, bytes = std::move(bytes), method = m_method, state_dir = m_state_dir, root = m_root,
                owed = m_owed, durable]() mutable -> std::pair<Result<void>, RenameMethod> {
-    if (method == RenameMethod::exclusive_create) return {create_new_file(where, bytes, *owed, durable), method};
+    if (method == RenameMethod::exclusive_create) return {create_new_file(where, *bytes, *owed, durable), method};
     // Written whole under a temporary name, then brought in by an exclusive rename: readers
     // never see a torn file, and an existing name is never replaced.
-    auto staged = create_new_file(temporary, bytes, *owed, Durable::deferred);
+    auto staged = create_new_file(temporary, *bytes, *owed, Durable::deferred);
     if (!staged) return {staged, method};
     auto before = method;
     auto moved = move_to_new(method, temporary, where, *owed, durable);

@@ -32,8 +32,8 @@ public:
   asio::awaitable<Result<std::unique_ptr<Upload>>> start_upload(std::string path, UploadOptions options) override;
   asio::awaitable<Result<std::uint64_t>> uploaded_size(std::string path, std::string resume_token) override;
   asio::awaitable<Result<std::string>> read_file(std::string path, std::uint64_t max_size) override;
-  asio::awaitable<Result<void>> write_new_file(std::string path, std::string bytes) override;
-  asio::awaitable<Result<void>> write_new_file_deferred(std::string path, std::string bytes) override;
+  asio::awaitable<Result<void>> write_new_file(std::string path, FileBytes bytes) override;
+  asio::awaitable<Result<void>> write_new_file_deferred(std::string path, FileBytes bytes) override;
   asio::awaitable<Result<std::unique_ptr<Download>>> open_download(std::string path, std::uint64_t offset) override;
   asio::awaitable<Result<void>> rename_to_new(std::string from, std::string to) override;
   asio::awaitable<Result<void>> remove(std::string path) override;
@@ -48,7 +48,7 @@ public:
 
 private:
   // write_new_file (a commit point) or write_new_file_deferred.
-  asio::awaitable<Result<void>> write_new(std::string path, std::string bytes, bool commit_point);
+  asio::awaitable<Result<void>> write_new(std::string path, FileBytes bytes, bool commit_point);
   // Errors name this absolute path; the checks of check_path() run first.
   std::filesystem::path absolute(std::string_view path) const;
 

@@ -144,13 +144,13 @@ asio::awaitable<Result<std::string>> RetryingTarget::read_file(std::string path,
   co_return co_await std::move(pending);
 }
 
-asio::awaitable<Result<void>> RetryingTarget::write_new_file(std::string path, std::string bytes) {
+asio::awaitable<Result<void>> RetryingTarget::write_new_file(std::string path, FileBytes bytes) {
   auto attempt = [this, path, bytes] { return m_inner->write_new_file(path, bytes); };
   auto pending = with_retries(*m_policy, std::move(attempt));
   co_return co_await std::move(pending);
 }
 
-asio::awaitable<Result<void>> RetryingTarget::write_new_file_deferred(std::string path, std::string bytes) {
+asio::awaitable<Result<void>> RetryingTarget::write_new_file_deferred(std::string path, FileBytes bytes) {
   auto attempt = [this, path, bytes] { return m_inner->write_new_file_deferred(path, bytes); };
   auto pending = with_retries(*m_policy, std::move(attempt));
   co_return co_await std::move(pending);

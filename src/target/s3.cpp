@@ -173,11 +173,11 @@ asio::awaitable<Result<std::string>> S3Target::read_file(std::string path, std::
   co_return content;
 }
 
-asio::awaitable<Result<void>> S3Target::write_new_file(std::string path, std::string bytes) {
+asio::awaitable<Result<void>> S3Target::write_new_file(std::string path, FileBytes bytes) {
   if (auto valid = check_path(path); !valid) co_return valid;
   if (path.empty()) co_return make_error(ErrorKind::permanent, "write_new_file: the root is not a file");
   // One PUT: the object appears whole or not at all; an existing one is replaced (no exclusive create).
-  auto payload = net::digest_payload(bytes_of(bytes));
+  auto payload = net::digest_payload(bytes_of(*bytes));
   co_return co_await m_client.put(key(path), payload, where(path));
 }
 

@@ -339,19 +339,19 @@ asio::awaitable<Result<std::string>> SftpTarget::read_file(std::string path, std
   co_return co_await std::move(pending);
 }
 
-asio::awaitable<Result<void>> SftpTarget::write_new_file(std::string path, std::string bytes) {
+asio::awaitable<Result<void>> SftpTarget::write_new_file(std::string path, FileBytes bytes) {
   if (auto valid = check_path(path); !valid) co_return valid;
   if (path.empty()) co_return make_error(ErrorKind::permanent, "write_new_file: the root is not a file");
   auto temporary = temporary_path_beside(path);
   // Written whole under a temporary name and synced, then brought in by an exclusive RENAME:
   // readers never see a torn file, and an existing name is never replaced.
   UploadOptions options;
-  options.expected_size = bytes.size();
+  options.expected_size = bytes->size();
   auto started = co_await start_upload(temporary, options);
   if (!started) co_return Unexpected(std::move(started).error());
   Result<void> written;
-  if (!bytes.empty()) {
-    auto span = std::as_bytes(std::span(bytes.data(), bytes.size()));
+  if (!bytes->empty()) {
+    auto span = std::as_bytes(std::span(bytes->data(), bytes->size()));
     written = co_await (*started)->write(span);
   }
   if (written) {

@@ -6,7 +6,7 @@
 
 namespace offsite::target {
 
-asio::awaitable<Result<void>> Target::write_new_file_deferred(std::string path, std::string bytes) {
+asio::awaitable<Result<void>> Target::write_new_file_deferred(std::string path, FileBytes bytes) {
   co_return co_await write_new_file(std::move(path), std::move(bytes));
 }
 

@@ -120,6 +120,21 @@ public:
   virtual asio::awaitable<Result<std::size_t>> read(std::span<std::byte> bytes) = 0;
 };
 
+// The bytes of a file written whole (write_new_file()): records, manifests, journals; a journal of
+// a first sync of many files runs to tens of MiB. Shared, never copied, by the decorators and
+// by each retried attempt. Made implicitly from a std::string, which it takes over.
+class FileBytes {
+public:
+  FileBytes(std::string bytes) : m_bytes(std::make_shared<const std::string>(std::move(bytes))) {}
+  FileBytes(const char* text) : FileBytes(std::string(text)) {}
+
+  const std::string& operator*() const { return *m_bytes; }
+  const std::string* operator->() const { return m_bytes.get(); }
+
+private:
+  std::shared_ptr<const std::string> m_bytes;
+};
+
 class Target {
 public:
   virtual ~Target() = default;
@@ -169,13 +184,13 @@ public:
   // capabilities().exclusive_rename (elsewhere it may be replaced). After a crash, a file whose
   // name contains k_temporary_marker may remain in the same directory: garbage, see
   // is_temporary_name().
-  virtual asio::awaitable<Result<void>> write_new_file(std::string path, std::string bytes) = 0;
+  virtual asio::awaitable<Result<void>> write_new_file(std::string path, FileBytes bytes) = 0;
 
   // write_new_file() for a file that only a later write_new_file() makes reachable (a folder
   // manifest, referenced by the commit record written next): its name may become durable only
   // with that call, as an upload's does (see Upload::finish()). The default is write_new_file();
   // the local target batches the directory syncs.
-  virtual asio::awaitable<Result<void>> write_new_file_deferred(std::string path, std::string bytes);
+  virtual asio::awaitable<Result<void>> write_new_file_deferred(std::string path, FileBytes bytes);
 
   // A reader of `path` starting at byte `offset`. ErrorKind::not_found if missing.
   virtual asio::awaitable<Result<std::unique_ptr<Download>>> open_download(std::string path, std::uint64_t offset) = 0;

@@ -382,7 +382,7 @@ asio::awaitable<Result<std::string>> MemoryTarget::read_file(std::string path, s
   co_return node->content;
 }
 
-asio::awaitable<Result<void>> MemoryTarget::write_new_file(std::string path, std::string bytes) {
+asio::awaitable<Result<void>> MemoryTarget::write_new_file(std::string path, target::FileBytes bytes) {
   if (auto valid = target::check_path(path); !valid) co_return valid;
   auto entered = co_await enter(Op::write_new_file, path);
   if (!entered) co_return entered;
@@ -392,9 +392,9 @@ asio::awaitable<Result<void>> MemoryTarget::write_new_file(std::string path, std
     if (m_options.capabilities.exclusive_rename)
       co_return failure(ErrorKind::already_exists, remote_name(path), "already exists");
   }
-  if (auto writable = check_writable(path, bytes.size()); !writable) co_return writable;
+  if (auto writable = check_writable(path, bytes->size()); !writable) co_return writable;
   if (auto made = make_parents(path); !made) co_return made;
-  m_store->nodes[path] = MemoryNode{false, std::move(bytes), m_store->clock_ns, m_store->mutations + 1};
+  m_store->nodes[path] = MemoryNode{false, *bytes, m_store->clock_ns, m_store->mutations + 1};
   mutated();
   co_return Result<void>{};
 }

@@ -124,7 +124,7 @@ public:
                                                                         target::UploadOptions options) override;
   asio::awaitable<Result<std::uint64_t>> uploaded_size(std::string path, std::string resume_token) override;
   asio::awaitable<Result<std::string>> read_file(std::string path, std::uint64_t max_size) override;
-  asio::awaitable<Result<void>> write_new_file(std::string path, std::string bytes) override;
+  asio::awaitable<Result<void>> write_new_file(std::string path, target::FileBytes bytes) override;
   asio::awaitable<Result<std::unique_ptr<target::Download>>> open_download(std::string path,
                                                                            std::uint64_t offset) override;
   asio::awaitable<Result<void>> rename_to_new(std::string from, std::string to) override;

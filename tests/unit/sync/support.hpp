@@ -225,7 +225,7 @@ public:
     note(Op::read_file, path);
     co_return r;
   }
-  asio::awaitable<Result<void>> write_new_file(std::string path, std::string bytes) override {
+  asio::awaitable<Result<void>> write_new_file(std::string path, target::FileBytes bytes) override {
     auto r = co_await m_inner.write_new_file(path, bytes);
     note(Op::write_new_file, path);
     co_return r;
