@@ -185,20 +185,39 @@ std::string write_folder_manifest(const FolderManifest& manifest) {
   return std::move(out.bytes()) + "\n";
 }
 
-std::string write_journal(const Journal& journal) {
-  JsonOut out;
+struct JournalWriter::Output {
+  JsonOut json;
+};
+
+JournalWriter::JournalWriter(const Journal& header, std::size_t expected_bytes) : m_out(std::make_unique<Output>()) {
+  auto& out = m_out->json;
+  out.bytes().reserve(expected_bytes);
   out.begin_object();
   out.key("format").text(k_format);
-  out.key("repository_id").text(journal.repository_id);
-  out.key("txid").text(journal.txid);
-  out.key("created_at").text(journal.created_at);
-  out.key("base_generation").number(journal.base_generation);
+  out.key("repository_id").text(header.repository_id);
+  out.key("txid").text(header.txid);
+  out.key("created_at").text(header.created_at);
+  out.key("base_generation").number(header.base_generation);
   out.key("entries").begin_array();
-  for (const auto& entry : journal.entries)
-    write_journal_entry(out, entry);
+}
+
+JournalWriter::~JournalWriter() = default;
+
+void JournalWriter::add(const JournalEntry& entry) { write_journal_entry(m_out->json, entry); }
+
+std::string JournalWriter::finish() && {
+  auto& out = m_out->json;
   out.end_array();
   out.end_object();
-  return std::move(out.bytes()) + "\n";
+  out.bytes().push_back('\n');
+  return std::move(out.bytes());
+}
+
+std::string write_journal(const Journal& journal) {
+  JournalWriter writer(journal);
+  for (const auto& entry : journal.entries)
+    writer.add(entry);
+  return std::move(writer).finish();
 }
 
 std::string write_lease(const Lease& lease) {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -126,6 +127,24 @@ std::string write_commit_record(const CommitRecord& record);
 std::string write_folder_manifest(const FolderManifest& manifest);
 std::string write_journal(const Journal& journal);
 std::string write_lease(const Lease& lease);
+
+// write_journal() an entry at a time, for a journal too large to build as a Journal first (a
+// first sync of many files). `header` gives everything but the entries, which it ignores;
+// `expected_bytes` is only a hint for the buffer.
+class JournalWriter {
+public:
+  explicit JournalWriter(const Journal& header, std::size_t expected_bytes = 0);
+  ~JournalWriter();
+  JournalWriter(const JournalWriter&) = delete;
+  JournalWriter& operator=(const JournalWriter&) = delete;
+
+  void add(const JournalEntry& entry);
+  std::string finish() &&; // the bytes write_journal() gives for the same journal
+
+private:
+  struct Output;
+  std::unique_ptr<Output> m_out;
+};
 
 // Strict readers (json_read.cpp). `remote_name` names the file in errors, which are all
 // ErrorKind::permanent: "<remote_name>: folders[2].manifest_size: expected an unsigned integer".

@@ -95,7 +95,8 @@ bool HashCache::parse(std::string_view bytes) {
   if (count > (content.size() - k_header_size) / k_entry_fixed_size) return fail("entry count exceeds the file");
 
   Cursor entries(content.substr(k_header_size));
-  reserve(static_cast<std::size_t>(count));
+  // What the entries do not take of the content is their paths' bytes.
+  reserve(static_cast<std::size_t>(count), content.size() - k_header_size - count * k_entry_fixed_size);
   for (std::uint64_t i = 0; i < count; ++i) {
     std::uint32_t path_size = 0;
     std::string_view path;
@@ -164,19 +165,40 @@ void HashCache::store(const LocalFile& file, Hash128 hash) {
   append(file.path, fields); // a full arena (4 GiB of paths) only means this file is not cached
 }
 
-void HashCache::reserve(std::size_t entries) {
+void HashCache::reserve(std::size_t entries, std::size_t path_bytes) {
   m_entries.reserve(entries);
+  m_paths.reserve(path_bytes);
   if (entries * 2 > m_slots.size()) rebuild_index(std::bit_ceil(std::max<std::size_t>(16, entries * 2)));
 }
 
 void HashCache::retain_only(const LocalView& view) {
-  HashCache kept;
-  kept.reserve(std::min<std::size_t>(m_entries.size(), view.file_count));
-  for (const auto& folder : view.folders)
-    for (const auto& file : folder.files)
-      if (auto hash = lookup(file)) kept.store(file, *hash);
-  kept.m_discarded_reason = std::move(m_discarded_reason);
-  *this = std::move(kept);
+  // In place, so a cache of many files is never held twice: mark what the view still hits, then
+  // move the kept entries and their paths forward (paths lie in the arena in entry order).
+  std::vector<bool> keep(m_entries.size());
+  std::size_t path_bytes = 0;
+  for (const auto& folder : view.folders) {
+    for (const auto& file : folder.files) {
+      path_bytes += file.path.size();
+      if (m_slots.empty() || !lookup(file)) continue;
+      keep[m_slots[find_slot(file.path)]] = true;
+    }
+  }
+  std::size_t kept = 0, paths_end = 0;
+  for (std::size_t i = 0; i < m_entries.size(); ++i) {
+    if (!keep[i]) continue;
+    Entry entry = m_entries[i];
+    std::memmove(m_paths.data() + paths_end, m_paths.data() + entry.path_offset, entry.path_size);
+    entry.path_offset = static_cast<std::uint32_t>(paths_end);
+    paths_end += entry.path_size;
+    m_entries[kept++] = entry;
+  }
+  m_entries.resize(kept);
+  m_paths.resize(paths_end);
+  // Room for every file of the view at once: after this sync the cache holds at most those, and a
+  // first sync of many files then fills it without the slack of growing by doubling.
+  m_entries.reserve(view.file_count);
+  m_paths.reserve(path_bytes);
+  rebuild_index(std::bit_ceil(std::max<std::size_t>(16, std::max(m_entries.size(), view.file_count) * 2)));
 }
 
 Result<void> HashCache::save(const std::filesystem::path& file) const {

@@ -45,8 +45,9 @@ public:
   // Writes the cache atomically (util/fs.hpp), mode 0640. The message names the file.
   Result<void> save(const std::filesystem::path& file) const;
 
-  // Makes room for `entries` entries at once (no growth slack when the count is known).
-  void reserve(std::size_t entries);
+  // Makes room for `entries` entries whose paths total `path_bytes` at once (no growth slack
+  // when the count is known).
+  void reserve(std::size_t entries, std::size_t path_bytes = 0);
 
   std::size_t size() const { return m_entries.size(); }
   const std::string& discarded_reason() const { return m_discarded_reason; }

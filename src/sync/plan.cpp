@@ -49,7 +49,7 @@ FolderPlan plan_folder(const std::string& folder, const repo::LocalFolder* local
         if (it != committed->files.end() && it->path == file.path) entry = &*it;
       }
       if (!entry) {
-        plan.to_read.push_back({file, FileChange::added, std::nullopt});
+        plan.to_read.push_back({file, FileChange::added, Placement::staged, nullptr});
         ++totals.added_files;
         totals.bytes_to_read += file.size;
         continue;
@@ -60,7 +60,8 @@ FolderPlan plan_folder(const std::string& folder, const repo::LocalFolder* local
       }
       ++totals.changed_files;
       if (entry->size != file.size) {
-        plan.to_read.push_back({file, FileChange::modified, *entry});
+        plan.to_read.push_back(
+            {file, FileChange::modified, Placement::staged, std::make_shared<const manifest::FileEntry>(*entry)});
         totals.bytes_to_read += file.size;
         continue;
       }
@@ -69,7 +70,8 @@ FolderPlan plan_folder(const std::string& folder, const repo::LocalFolder* local
         plan.metadata_changed = true;
         continue;
       }
-      plan.to_read.push_back({file, FileChange::touched, *entry});
+      plan.to_read.push_back(
+          {file, FileChange::touched, Placement::staged, std::make_shared<const manifest::FileEntry>(*entry)});
       totals.bytes_to_read += file.size;
     }
   }

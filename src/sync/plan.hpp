@@ -2,6 +2,7 @@
 // What a sync will do, decided from the local view and the committed state before any byte is
 // uploaded: the mass-change guards count it, `--dry-run` prints it.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,10 +24,22 @@ enum class FileChange {
             // it differs from `committed` (without a known hash, a seeded disk: adopt by size)
 };
 
+// Where a file's bytes go, chosen before the journal is written (sync.cpp); the paths themselves
+// are derived when the file is uploaded (uploader.hpp, Destinations), so a plan of many files
+// does not hold each one's staging path.
+enum class Placement : std::uint8_t {
+  staged,  // the transaction's staging, moved into place after the commit
+  direct,  // straight to its final name (new there, on a target where that is safe)
+  resumed, // an earlier run's upload of this same local file, finished where it is
+};
+
 struct PlannedFile {
   repo::LocalFile local;
   FileChange change;
-  std::optional<manifest::FileEntry> committed; // the entry it replaces, if any
+  Placement placement = Placement::staged;
+  // The entry it replaces, if any. Shared and immutable: a first sync of many files holds a
+  // pointer per file, not an empty FileEntry.
+  std::shared_ptr<const manifest::FileEntry> committed;
 };
 
 struct FolderPlan {

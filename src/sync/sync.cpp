@@ -53,61 +53,53 @@ asio::awaitable<void> keep_lease(std::shared_ptr<RemoteLease> lease) {
 
 // Where each file's bytes go: a resumable upload of an earlier run, straight to its final name
 // where the target makes that safe and the name is new, else the transaction's staging.
-asio::awaitable<Result<std::map<std::string, UploadDestination>>>
-choose_destinations(target::Target& target, const SyncPlan& plan, const std::string& txid,
-                    const std::map<std::string, manifest::JournalEntry>& resumable) {
-  std::map<std::string, UploadDestination> destinations;
+asio::awaitable<Result<void>> choose_placements(target::Target& target, SyncPlan& plan,
+                                                const std::map<std::string, manifest::JournalEntry>& resumable) {
   bool direct_allowed = target.capabilities().direct_upload_safe;
-  for (const auto& folder : plan.folders) {
-    for (const auto& file : folder.to_read) {
-      UploadDestination destination;
+  for (auto& folder : plan.folders) {
+    for (auto& file : folder.to_read) {
       auto kept = resumable.find(file.local.path);
       if (kept != resumable.end() && kept->second.size == file.local.size &&
           kept->second.mtime_ns == file.local.mtime_ns) {
-        destination.direct = kept->second.direct;
-        destination.staged = kept->second.direct ? "" : kept->second.staged;
-        destination.path = kept->second.direct ? file.local.path : layout::meta_path(kept->second.staged);
-        destination.resume_token = kept->second.resume_token;
-        destination.may_resume = true;
+        file.placement = Placement::resumed;
       } else if (direct_allowed && !file.committed) {
         auto existing = co_await target.stat(file.local.path);
         if (!existing && existing.error().kind != ErrorKind::not_found)
           co_return Unexpected(std::move(existing).error());
-        destination.direct = !existing;
+        file.placement = existing ? Placement::staged : Placement::direct;
+      } else {
+        file.placement = Placement::staged;
       }
-      if (destination.path.empty()) {
-        if (destination.direct) {
-          destination.path = file.local.path;
-        } else {
-          destination.staged = layout::staged_file(txid, file.local.path);
-          destination.path = layout::meta_path(destination.staged);
-        }
-      }
-      destinations.emplace(file.local.path, std::move(destination));
     }
   }
-  co_return destinations;
+  co_return Result<void>{};
 }
 
-manifest::Journal make_journal(const std::string& repository_id, const std::string& txid, std::uint64_t base,
-                               const SyncPlan& plan, const std::map<std::string, UploadDestination>& destinations) {
+// The journal's bytes, written straight from the plan: for a first sync of many files it is the
+// largest single allocation, so no Journal structure is built beside it.
+std::string journal_bytes(const std::string& repository_id, std::uint64_t base, const SyncPlan& plan,
+                          const Destinations& destinations) {
   manifest::Journal journal;
   journal.repository_id = repository_id;
-  journal.txid = txid;
+  journal.txid = destinations.txid();
   journal.created_at = now_timestamp();
   journal.base_generation = base;
+  std::size_t expected = 512;
+  for (const auto& folder : plan.folders)
+    for (const auto& file : folder.to_read)
+      expected += 160 + 2 * file.local.path.size(); // members, numbers, txid, the path twice
+  manifest::JournalWriter writer(journal, expected);
   for (const auto& folder : plan.folders) {
     for (const auto& file : folder.to_read) {
-      const auto& destination = destinations.at(file.local.path);
       // A resumed upload stays named by the journal of the transaction that started it (a
       // journal names only its own staging), which is kept until the clean-up after the commit.
-      if (destination.may_resume) continue;
-      journal.entries.push_back({file.local.path, file.local.size, file.local.mtime_ns,
-                                 destination.direct ? file.local.path : destination.staged, destination.direct,
-                                 destination.resume_token});
+      if (file.placement == Placement::resumed) continue;
+      auto destination = destinations.of(file);
+      writer.add({file.local.path, file.local.size, file.local.mtime_ns,
+                  destination.direct ? file.local.path : destination.staged, destination.direct, ""});
     }
   }
-  return journal;
+  return std::move(writer).finish();
 }
 
 void describe_plan(SyncResult& result, const SyncPlan& plan) {
@@ -302,7 +294,7 @@ private:
         if (file.change != FileChange::added) continue;
         if (const auto* hinted = m_hint.find_any(file.local.path); hinted && hinted->size == file.local.size) {
           file.change = FileChange::adopted;
-          file.committed = *hinted;
+          file.committed = std::make_shared<const manifest::FileEntry>(*hinted);
           continue;
         }
         if (!m_adopt_existing) continue;
@@ -370,28 +362,30 @@ private:
     co_return plan;
   }
 
-  asio::awaitable<Result<void>> upload_and_commit(const SyncPlan& plan,
+  asio::awaitable<Result<void>> upload_and_commit(SyncPlan& plan,
                                                   const std::map<std::string, manifest::JournalEntry>& resumable,
                                                   const std::vector<std::string>& old_transactions) {
     std::string txid = generate_uuid();
-    auto destinations = co_await choose_destinations(m_target, plan, txid, resumable);
-    if (!destinations) co_return Unexpected(std::move(destinations).error());
+    if (auto placed = co_await choose_placements(m_target, plan, resumable); !placed) co_return placed;
+    Destinations destinations(txid, resumable);
 
     // The journal is written once, before the first upload: recovery must know what every byte
     // in staging belongs to, whatever instant the sync dies at.
-    if (auto written = co_await write_journal(txid, plan, *destinations); !written) co_return written;
+    if (auto written = co_await write_journal(plan, destinations); !written) co_return written;
     failpoint("journal");
 
     Committer committer(m_target, m_repository_id, txid, m_committed, &m_manifest_cache);
     UploadSettings upload{m_repository.path, m_repository.chunk_size, m_context.retry_policy};
     TransferSettings settings{m_repository.concurrency, m_repository.per_folder_upload, m_request.group_commits,
                               upload};
-    // Per-file transfer state (destinations, outcomes) goes as soon as the transfer ends, before
+    if (m_request.files_awaiting_commit_limit > 0)
+      settings.max_files_awaiting_commit = m_request.files_awaiting_commit_limit;
+    // Per-file transfer state (outcomes) goes as soon as the transfer ends, before
     // the clean-up reads records back: the peak memory of a sync of many files is here.
     auto transfer = std::make_unique<Transfer>(m_target, m_context.pool, m_context.stopper, committer, settings,
                                                m_context.progress, m_result, m_hash_cache);
     std::function<void()> on_last_read = [this] { m_gate.open(); };
-    auto transferred = co_await transfer->run(plan, std::move(*destinations), std::move(on_last_read));
+    auto transferred = co_await transfer->run(plan, destinations, std::move(on_last_read));
     transfer.reset();
     co_await committer.publish_manifest_copy();
     co_await save_hash_cache();
@@ -412,16 +406,11 @@ private:
     co_return Result<void>{};
   }
 
-  // A coroutine of its own, so the journal and its bytes (a few hundred bytes per file) are freed
-  // before the first upload instead of living through the whole transfer.
-  asio::awaitable<Result<void>> write_journal(std::string txid, const SyncPlan& plan,
-                                              const std::map<std::string, UploadDestination>& destinations) {
-    std::string bytes;
-    {
-      auto journal = make_journal(m_repository_id, txid, m_committed.generation(), plan, destinations);
-      bytes = manifest::write_journal(journal);
-    }
-    auto path = layout::journal(txid);
+  // A coroutine of its own, so the journal's bytes (a few hundred per file) are freed before the
+  // first upload instead of living through the whole transfer.
+  asio::awaitable<Result<void>> write_journal(const SyncPlan& plan, const Destinations& destinations) {
+    auto bytes = journal_bytes(m_repository_id, m_committed.generation(), plan, destinations);
+    auto path = layout::journal(destinations.txid());
     co_return co_await m_target.write_new_file(std::move(path), std::move(bytes));
   }
 

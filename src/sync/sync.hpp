@@ -34,6 +34,9 @@ struct SyncRequest {
   // Off only in tests that enumerate every crash point of a run and need the same sequence of
   // records each time.
   bool group_commits = true;
+  // Uploads wait while this many files of finished folders wait for their commit; 0 for the
+  // default (transfer.hpp, k_max_files_awaiting_commit). Set only by tests.
+  std::size_t files_awaiting_commit_limit = 0;
 };
 
 struct SyncContext {

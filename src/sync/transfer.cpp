@@ -1,6 +1,8 @@
 #include "sync/transfer.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
@@ -34,8 +36,8 @@ void Transfer::record(std::size_t folder_index, const PlannedFile& file, const F
   switch (outcome.kind) {
   case FileOutcome::Kind::uploaded: {
     folder.entries.push_back(outcome.entry);
-    const auto& destination = m_destinations.at(file.local.path);
-    if (!destination.direct) folder.pending.push_back({file.local.path, destination.staged});
+    if (auto destination = m_destinations->of(file); !destination.direct)
+      folder.pending.push_back({file.local.path, std::move(destination.staged)});
     m_hash_cache.store(file.local, outcome.entry.xxh3_128);
     m_result.files_uploaded.push_back(file.local.path);
     m_result.bytes_uploaded += outcome.bytes_sent;
@@ -61,12 +63,26 @@ void Transfer::folder_done(std::size_t folder_index) {
   auto& folder = m_folders[folder_index];
   if (folder.queued) return;
   folder.queued = true;
+  folder.awaiting_commit = folder.entries.size();
+  m_files_awaiting_commit += folder.awaiting_commit;
   m_ready.push_back(folder_index);
   wake_committer();
 }
 
+// Backpressure (k_max_files_awaiting_commit). Only files of finished folders count, so a folder
+// larger than the limit still completes; a stop or a failed commit cancels the wait.
+asio::awaitable<void> Transfer::wait_for_commits() {
+  while (m_settings.per_folder_commit && m_files_awaiting_commit >= m_settings.max_files_awaiting_commit && !m_fatal &&
+         !m_workers_stop.requested()) {
+    auto [ec] = co_await m_room->async_wait(target::use_nothrow);
+    (void)ec; // woken by cancel(): look again
+  }
+}
+
 asio::awaitable<void> Transfer::worker() {
   while (!m_fatal && !m_workers_stop.requested() && m_next_job < m_jobs.size()) {
+    co_await wait_for_commits();
+    if (m_fatal || m_workers_stop.requested() || m_next_job >= m_jobs.size()) break;
     Job job = m_jobs[m_next_job++];
     const PlannedFile& file = m_folders[job.folder].plan->to_read[job.file];
     // The file's own two buffers; they are only ever short while another file borrows (parts in
@@ -76,8 +92,9 @@ asio::awaitable<void> Transfer::worker() {
     auto second_buffer = co_await m_chunk_budget.acquire();
     if (!second_buffer) break;
     ++m_progress.transfer.files_in_flight;
-    auto outcome = co_await upload_file(m_target, m_pool, file, m_destinations.at(file.local.path), m_settings.upload,
-                                        m_progress.transfer);
+    auto destination = m_destinations->of(file); // not a temporary in the co_await (GCC 12)
+    auto outcome =
+        co_await upload_file(m_target, m_pool, file, std::move(destination), m_settings.upload, m_progress.transfer);
     --m_progress.transfer.files_in_flight;
     ++m_progress.files_done;
     if (!outcome) {
@@ -94,15 +111,29 @@ FolderCommit Transfer::make_commit(FolderState& folder) {
   const FolderPlan& plan = *folder.plan;
   FolderCommit commit;
   commit.folder = plan.folder;
-  std::vector<manifest::FileEntry> entries = plan.unchanged;
-  entries.insert(entries.end(), folder.entries.begin(), folder.entries.end());
+  // The folder's uploaded entries and staged names move into the commit: once it is written they
+  // live only in the committed state, not twice (a folder is committed once).
+  std::vector<manifest::FileEntry> entries;
+  entries.reserve(plan.unchanged.size() + folder.entries.size());
+  entries.insert(entries.end(), plan.unchanged.begin(), plan.unchanged.end());
+  std::move(folder.entries.begin(), folder.entries.end(), std::back_inserter(entries));
+  folder.entries = {};
   std::sort(entries.begin(), entries.end(),
             [](const manifest::FileEntry& a, const manifest::FileEntry& b) { return a.path < b.path; });
   if (!entries.empty()) commit.manifest = manifest::FolderManifest{plan.folder, "", std::move(entries)};
-  commit.pending = folder.pending;
+  commit.pending = std::exchange(folder.pending, {});
   for (const auto& entry : plan.to_delete)
     commit.deleted.push_back(entry.path);
   return commit;
+}
+
+void Transfer::release(const std::vector<std::size_t>& indices, bool committed) {
+  for (auto index : indices) {
+    auto& folder = m_folders[index];
+    m_files_awaiting_commit -= std::exchange(folder.awaiting_commit, 0);
+    if (committed) *folder.plan = FolderPlan{}; // its plan is not needed again
+  }
+  m_room->cancel(); // the uploads waiting for room look again
 }
 
 asio::awaitable<Result<void>> Transfer::commit(std::vector<std::size_t> indices) {
@@ -113,20 +144,25 @@ asio::awaitable<Result<void>> Transfer::commit(std::vector<std::size_t> indices)
     if (!commit.manifest && commit.deleted.empty()) continue;
     commits.push_back(std::move(commit));
   }
-  if (commits.empty()) co_return Result<void>{};
+  if (commits.empty()) {
+    release(indices, true);
+    co_return Result<void>{};
+  }
   m_progress.phase = "committing";
-  auto deleted = commits; // for the result, after the commit succeeded
+  std::vector<std::string> deleted; // for the result, once the commit succeeded
+  std::size_t folders = commits.size();
+  for (const auto& commit : commits)
+    deleted.insert(deleted.end(), commit.deleted.begin(), commit.deleted.end());
   auto generation = co_await m_committer.commit(std::move(commits));
+  release(indices, generation.has_value());
   if (!generation) co_return Unexpected(std::move(generation).error());
   failpoint("commit");
   m_result.generation = *generation;
-  for (const auto& commit : deleted) {
-    ++m_result.folders_committed;
-    m_result.files_deleted.insert(m_result.files_deleted.end(), commit.deleted.begin(), commit.deleted.end());
-  }
+  m_result.folders_committed += folders;
+  m_result.files_deleted.insert(m_result.files_deleted.end(), deleted.begin(), deleted.end());
   log::info("sync.committed", {{"repository", m_result.repository},
                                {"generation", *generation},
-                               {"folders", static_cast<std::uint64_t>(deleted.size())}});
+                               {"folders", static_cast<std::uint64_t>(folders)}});
   m_progress.phase = "uploading";
   co_return Result<void>{};
 }
@@ -172,10 +208,11 @@ asio::awaitable<Result<void>> Transfer::committer() {
   co_return Result<void>{};
 }
 
-asio::awaitable<Result<void>> Transfer::run(const SyncPlan& plan, std::map<std::string, UploadDestination> destinations,
+asio::awaitable<Result<void>> Transfer::run(SyncPlan& plan, const Destinations& destinations,
                                             std::function<void()> on_last_read) {
-  m_destinations = std::move(destinations);
+  m_destinations = &destinations;
   m_wakeup.emplace(co_await asio::this_coro::executor);
+  m_room.emplace(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
   m_folders.resize(plan.folders.size());
   for (std::size_t i = 0; i < plan.folders.size(); ++i) {
     m_folders[i].plan = &plan.folders[i];
@@ -185,6 +222,7 @@ asio::awaitable<Result<void>> Transfer::run(const SyncPlan& plan, std::map<std::
   }
   for (std::size_t i = 0; i < m_folders.size(); ++i)
     if (m_folders[i].remaining == 0) folder_done(i); // deletions or metadata only
+  m_result.files_uploaded.reserve(m_result.files_uploaded.size() + m_jobs.size());
 
   // The sync's stop request reaches the workers through their own stopper.
   m_forward_slot = m_stopper.new_slot();

@@ -4,7 +4,6 @@
 // or all of them at the end. Uploads of several folders overlap; commits never do.
 
 #include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,12 +29,17 @@ namespace offsite::sync {
 
 // The most staged files one group commit takes (more only when a single folder has more).
 inline constexpr std::size_t k_group_pending_files = 4096;
+// Uploads wait while this many files of finished folders wait for their commit (per-folder
+// commits only): two groups, so the committer always has the next one ready, while a first sync
+// of many small files, whose uploads outrun commit and apply, holds a bounded backlog in memory.
+inline constexpr std::size_t k_max_files_awaiting_commit = 2 * k_group_pending_files;
 
 struct TransferSettings {
   int concurrency = 4;
   bool per_folder_commit = true;
   bool group_commits = true; // per_folder_commit: folders ready together share a record
   UploadSettings upload;
+  std::size_t max_files_awaiting_commit = k_max_files_awaiting_commit;
 };
 
 class Transfer {
@@ -46,18 +50,20 @@ public:
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
 
-  // Runs the phase for `plan`, each file going to destinations[path]. `on_last_read` runs once no
+  // Runs the phase for `plan`, each file going to destinations.of(file). `on_last_read` runs once no
   // local byte is left to read (the backups may resume). Returns the first error that stopped
-  // it; files that could not be read are in the result, not errors.
-  asio::awaitable<Result<void>> run(const SyncPlan& plan, std::map<std::string, UploadDestination> destinations,
+  // it; files that could not be read are in the result, not errors. Each folder's part of `plan`
+  // is emptied once the folder is committed (the plan of many files is not held twice).
+  asio::awaitable<Result<void>> run(SyncPlan& plan, const Destinations& destinations,
                                     std::function<void()> on_last_read);
 
 private:
   struct FolderState {
-    const FolderPlan* plan = nullptr;
+    FolderPlan* plan = nullptr;
     std::size_t remaining = 0;
     std::vector<manifest::FileEntry> entries; // the new file list, built as files finish
     std::vector<manifest::PendingEntry> pending;
+    std::size_t awaiting_commit = 0; // entries counted in m_files_awaiting_commit
     bool queued = false;
   };
   struct Job {
@@ -66,10 +72,14 @@ private:
   };
 
   asio::awaitable<void> worker();
+  asio::awaitable<void> wait_for_commits();
   asio::awaitable<Result<void>> committer();
   void record(std::size_t folder, const PlannedFile& file, const FileOutcome& outcome);
   void folder_done(std::size_t folder);
   FolderCommit make_commit(FolderState& folder);
+  // After the commit of `indices` (failed or not): their files no longer wait; a committed
+  // folder's plan is emptied.
+  void release(const std::vector<std::size_t>& indices, bool committed);
   asio::awaitable<Result<void>> commit(std::vector<std::size_t> folders);
   void wake_committer();
 
@@ -90,8 +100,10 @@ private:
   int m_workers_running = 0;
   std::vector<std::size_t> m_ready; // folders whose files are all done, in completion order
   std::optional<Error> m_fatal;
-  std::map<std::string, UploadDestination> m_destinations;
+  const Destinations* m_destinations = nullptr;
   std::optional<asio::steady_timer> m_wakeup;
+  std::size_t m_files_awaiting_commit = 0;
+  std::optional<asio::steady_timer> m_room; // never expires: workers wait, commits cancel()
   // The workers' own stop: the sync's stop request is forwarded to it, and a failed commit uses
   // it to end the uploads still in flight before run() returns (they use this object).
   Stopper m_workers_stop;

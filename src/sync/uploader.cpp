@@ -44,6 +44,7 @@
 
 #include "repo/file_hasher.hpp"
 #include "repo/file_reader.hpp"
+#include "sync/remote_layout.hpp"
 #include "target/async_semaphore.hpp"
 #include "target/retry_policy.hpp"
 #include "target/target.hpp"
@@ -287,6 +288,31 @@ asio::awaitable<Result<std::uint64_t>> send_from(target::Target& target, asio::t
 }
 
 } // namespace
+
+UploadDestination Destinations::of(const PlannedFile& file) const {
+  UploadDestination destination;
+  switch (file.placement) {
+  case Placement::resumed: {
+    // A resumed upload stays where the transaction that started it put it (its journal names it).
+    const auto& kept = m_resumable->at(file.local.path);
+    destination.direct = kept.direct;
+    destination.staged = kept.direct ? "" : kept.staged;
+    destination.path = kept.direct ? file.local.path : layout::meta_path(kept.staged);
+    destination.resume_token = kept.resume_token;
+    destination.may_resume = true;
+    break;
+  }
+  case Placement::direct:
+    destination.direct = true;
+    destination.path = file.local.path;
+    break;
+  case Placement::staged:
+    destination.staged = layout::staged_file(m_txid, file.local.path);
+    destination.path = layout::meta_path(destination.staged);
+    break;
+  }
+  return destination;
+}
 
 asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::thread_pool& pool, PlannedFile file,
                                                  UploadDestination destination, const UploadSettings& settings,

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,21 @@ struct UploadDestination {
   bool direct = false;
   std::string resume_token; // from an earlier run's journal
   bool may_resume = false;  // bytes already at `path` belong to this same local file
+};
+
+// The destination of each planned file of transaction `txid`, from its Placement; a resumed file
+// is found in `resumable` (recovery's uploads of earlier runs, which must outlive this object).
+class Destinations {
+public:
+  Destinations(std::string txid, const std::map<std::string, manifest::JournalEntry>& resumable)
+      : m_txid(std::move(txid)), m_resumable(&resumable) {}
+
+  UploadDestination of(const PlannedFile& file) const;
+  const std::string& txid() const { return m_txid; }
+
+private:
+  std::string m_txid;
+  const std::map<std::string, manifest::JournalEntry>* m_resumable;
 };
 
 struct FileOutcome {

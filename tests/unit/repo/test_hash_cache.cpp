@@ -164,6 +164,35 @@ BOOST_AUTO_TEST_CASE(retain_only_drops_paths_gone_or_changed) {
   BOOST_TEST(!cache.lookup(gone));
 }
 
+// retain_only() compacts in place: the kept entries after dropped ones move forward, with their
+// paths, and still hit, survive a save and load, and take new entries after them.
+BOOST_AUTO_TEST_CASE(retain_only_keeps_later_entries_whole) {
+  test::TempDir dir;
+  HashCache cache;
+  std::vector<LocalFile> files;
+  for (std::uint64_t n = 0; n < 300; ++n) {
+    files.push_back(file_named("PC-0001/Def/file-" + std::to_string(n) + std::string(n % 7, 'x'), n));
+    cache.store(files.back(), hash_number(n));
+  }
+  auto kept = [](std::uint64_t n) { return n % 3 == 2; };
+  std::vector<LocalFile> still;
+  for (std::uint64_t n = 0; n < files.size(); ++n)
+    if (kept(n)) still.push_back(files[n]);
+  auto added = file_named("PC-0002/Def/new", 1000);
+  still.push_back(added);
+  cache.retain_only(view_of(still));
+  BOOST_TEST(cache.size() == 100u);
+  cache.store(added, hash_number(1000));
+  for (std::uint64_t n = 0; n < files.size(); ++n)
+    BOOST_TEST((cache.lookup(files[n]) == (kept(n) ? std::optional(hash_number(n)) : std::nullopt)));
+  BOOST_REQUIRE(cache.save(dir.path() / "hash-cache"));
+  auto loaded = HashCache::load(dir.path() / "hash-cache");
+  BOOST_TEST(loaded.size() == 101u);
+  BOOST_TEST((loaded.lookup(added) == hash_number(1000)));
+  BOOST_TEST((loaded.lookup(files[299]) == hash_number(299)));
+  BOOST_TEST(!loaded.lookup(files[298]));
+}
+
 BOOST_AUTO_TEST_CASE(save_failure_names_the_file) {
   test::TempDir dir;
   HashCache cache;

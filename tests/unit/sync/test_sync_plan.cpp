@@ -106,8 +106,8 @@ BOOST_AUTO_TEST_CASE(added_modified_touched_and_deleted_are_told_apart) {
   BOOST_TEST((a.to_read[0].change == FileChange::modified));
   BOOST_TEST((a.to_read[1].change == FileChange::touched));
   BOOST_TEST((a.to_read[2].change == FileChange::added));
-  BOOST_TEST(!a.to_read[2].committed.has_value());
-  BOOST_TEST_REQUIRE(a.to_read[1].committed.has_value());
+  BOOST_TEST(!a.to_read[2].committed);
+  BOOST_TEST_REQUIRE(a.to_read[1].committed != nullptr);
   BOOST_TEST(a.to_read[1].committed->mtime_ns == 100);
   BOOST_TEST(plan.added_files == 1u);
   BOOST_TEST(plan.changed_files == 2u);

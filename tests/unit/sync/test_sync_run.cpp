@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
 
 #include "support.hpp"
 
@@ -155,9 +156,63 @@ BOOST_AUTO_TEST_CASE(next_day_changes_end_equal) {
   BOOST_TEST(again.files_uploaded.empty());
 }
 
+// Uploads wait for commits when files of finished folders pile up (transfer.hpp): a first sync of
+// many small folders, whose uploads outrun commit and apply, holds a bounded backlog. Counted
+// from the outside: files whose upload started against files named by the records written.
+BOOST_AUTO_TEST_CASE(uploads_wait_while_finished_folders_await_their_commit) {
+  Bench bench;
+  for (int i = 0; i < 48; ++i)
+    bench.put(fmt::format("PC-{:02}/Daily/x.img", i), 2 * 1024);
+  MemoryTarget memory(bench.store);
+  RecordingTarget recorder(memory);
+  std::size_t started = 0, committed = 0, most_ahead = 0;
+  recorder.after = [&](Op op, const std::string& path) {
+    if (op == Op::start_upload) {
+      ++started;
+      most_ahead = std::max(most_ahead, started - std::min(started, committed));
+    }
+    if (op == Op::write_new_file && path.starts_with(".offsite/commits/")) {
+      auto record = bench.store->file(path);
+      BOOST_TEST_REQUIRE(record.has_value());
+      for (auto at = record->find("\"staged\":"); at != std::string::npos; at = record->find("\"staged\":", at + 1))
+        ++committed; // one per pending file
+    }
+  };
+  sync::SyncRequest request;
+  request.files_awaiting_commit_limit = 3;
+  auto result = bench.sync(recorder, request);
+  BOOST_TEST_REQUIRE((result.outcome == Outcome::success));
+  BOOST_TEST(committed == 48u);
+  BOOST_TEST(bench.mirror_difference() == "");
+  // At most the limit waiting, plus those that finished while a worker was starting its next
+  // file, plus those in flight.
+  std::size_t concurrency = static_cast<std::size_t>(bench.repository.concurrency);
+  BOOST_TEST(most_ahead <= 3 + 2 * concurrency);
+}
+
+// Only files of finished folders count: a folder larger than the limit still finishes (a wait on
+// its own commit would never end).
+BOOST_AUTO_TEST_CASE(a_folder_larger_than_the_commit_backlog_limit_completes) {
+  Bench bench;
+  for (int i = 0; i < 12; ++i)
+    bench.put(fmt::format("PC-01/Big/f{:02}.img", i), 1024);
+  for (int i = 0; i < 6; ++i)
+    bench.put(fmt::format("PC-02/D{}/x.img", i), 1024);
+  sync::SyncRequest request;
+  request.files_awaiting_commit_limit = 3;
+  auto result = bench.sync(request);
+  BOOST_TEST_REQUIRE((result.outcome == Outcome::success));
+  BOOST_TEST(result.files_uploaded.size() == 18u);
+  BOOST_TEST(bench.mirror_difference() == "");
+}
+
 BOOST_AUTO_TEST_CASE(per_folder_upload_commits_folders_as_they_finish) {
   Bench bench;
   build_small_repository(bench);
+  // Folders enough that the last upload cannot start before the first commit whatever the
+  // threads' timing (with the six files alone, it sometimes did).
+  for (int i = 0; i < 16; ++i)
+    bench.put(fmt::format("PC-3/Day-{:02}/x.img", i), 64 * 1024);
   MemoryTarget memory(bench.store);
   RecordingTarget recorder(memory);
   auto result = bench.sync(recorder);
