@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <xxhash.h>
@@ -28,30 +32,69 @@ void put_u64(std::string& out, std::uint64_t value) {
     out.push_back(static_cast<char>(value >> (8 * i)));
 }
 
-// Reads little-endian fields from untrusted bytes; every take fails cleanly past the end.
-class Cursor {
+template <class T> T decode_le(std::string_view raw) {
+  std::make_unsigned_t<T> bits = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    bits |= static_cast<std::make_unsigned_t<T>>(static_cast<unsigned char>(raw[i])) << (8 * i);
+  return static_cast<T>(bits);
+}
+
+// Reads little-endian fields of the first `size` bytes of a file, front to back through a buffer:
+// a cache of many files is never held whole beside what is parsed from it. A view from take() is
+// valid until the next take(). Every take fails cleanly past `size` or on a read error.
+class FileCursor {
 public:
-  explicit Cursor(std::string_view bytes) : m_bytes(bytes) {}
+  FileCursor(std::istream& file, std::uint64_t size)
+      : m_file(file), m_left(size), m_buffer(static_cast<std::size_t>(std::min<std::uint64_t>(size, 1 << 20))) {}
   bool take(std::size_t count, std::string_view& out) {
-    if (m_bytes.size() < count) return false;
-    out = m_bytes.substr(0, count);
-    m_bytes.remove_prefix(count);
+    if (m_end - m_pos < count && !fill(count)) return false;
+    out = {m_buffer.data() + m_pos, count};
+    m_pos += count;
     return true;
   }
   template <class T> bool take(T& value) {
     std::string_view raw;
     if (!take(sizeof(T), raw)) return false;
-    std::make_unsigned_t<T> bits = 0;
-    for (std::size_t i = 0; i < sizeof(T); ++i)
-      bits |= static_cast<std::make_unsigned_t<T>>(static_cast<unsigned char>(raw[i])) << (8 * i);
-    value = static_cast<T>(bits);
+    value = decode_le<T>(raw);
     return true;
   }
-  bool empty() const { return m_bytes.empty(); }
+  bool empty() const { return m_pos == m_end && m_left == 0; }
 
 private:
-  std::string_view m_bytes;
+  bool fill(std::size_t count) {
+    std::size_t held = m_end - m_pos;
+    if (count - held > m_left) return false;
+    std::memmove(m_buffer.data(), m_buffer.data() + m_pos, held);
+    m_pos = 0;
+    m_end = held;
+    if (m_buffer.size() < count) m_buffer.resize(count);
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(m_buffer.size() - m_end, m_left));
+    if (!m_file.read(m_buffer.data() + m_end, static_cast<std::streamsize>(want))) return false;
+    m_end += want;
+    m_left -= want;
+    return true;
+  }
+
+  std::istream& m_file;
+  std::uint64_t m_left; // bytes of the file not yet in the buffer
+  std::vector<char> m_buffer;
+  std::size_t m_pos = 0, m_end = 0;
 };
+
+// XXH3-128 of the first `size` bytes of `file`, read through a buffer; nullopt on a read error.
+std::optional<Hash128> hash_prefix(std::istream& file, std::uint64_t size) {
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
+  if (!state || XXH3_128bits_reset(state.get()) != XXH_OK) return std::nullopt;
+  std::vector<char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(size, 1 << 20)));
+  while (size > 0) {
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size));
+    if (!file.read(buffer.data(), static_cast<std::streamsize>(want))) return std::nullopt;
+    XXH3_128bits_update(state.get(), buffer.data(), want);
+    size -= want;
+  }
+  XXH128_hash_t digest = XXH3_128bits_digest(state.get());
+  return Hash128{digest.high64, digest.low64};
+}
 
 std::uint64_t path_hash(std::string_view path) { return XXH3_64bits(path.data(), path.size()); }
 
@@ -61,12 +104,16 @@ HashCache HashCache::load(const std::filesystem::path& file) {
   HashCache cache;
   std::error_code ignored;
   if (!std::filesystem::exists(std::filesystem::symlink_status(file, ignored))) return cache;
-  auto bytes = fs::read_file(file, k_max_file_size);
-  if (!bytes) {
-    cache.m_discarded_reason = bytes.error().message + "; starting with an empty hash cache";
+  std::ifstream stream(file, std::ios::binary);
+  int open_errno = errno;
+  std::error_code size_error;
+  auto size = stream ? std::filesystem::file_size(file, size_error) : 0;
+  if (!stream || size_error) {
+    auto why = std::error_code(stream ? size_error.value() : open_errno, std::generic_category()).message();
+    cache.m_discarded_reason = fmt::format("cannot read {}: {}; starting with an empty hash cache", file.string(), why);
     return cache;
   }
-  if (!cache.parse(*bytes)) {
+  if (!cache.parse(stream, size)) {
     auto reason = fmt::format("{}: {}; starting with an empty hash cache", file.string(), cache.m_discarded_reason);
     cache = HashCache(); // whatever parsed before the fault is not trusted either
     cache.m_discarded_reason = std::move(reason);
@@ -74,36 +121,47 @@ HashCache HashCache::load(const std::filesystem::path& file) {
   return cache;
 }
 
-bool HashCache::parse(std::string_view bytes) {
+// Two passes over the file: the checksum first, so nothing of a corrupt file is parsed, then the
+// entries; neither holds the file's bytes whole.
+bool HashCache::parse(std::istream& file, std::uint64_t size) {
   auto fail = [&](std::string reason) {
     m_discarded_reason = std::move(reason);
     return false;
   };
-  if (bytes.size() >= k_magic.size() && bytes.substr(0, k_magic.size()) != k_magic)
+  if (size > k_max_file_size) return fail(fmt::format("{} bytes, more than a hash cache can be", size));
+  std::string_view magic;
+  FileCursor header(file, std::min<std::uint64_t>(size, k_header_size));
+  if (size >= k_magic.size() && (!header.take(k_magic.size(), magic) || magic != k_magic))
     return fail("not an offsite hash cache");
-  if (bytes.size() < k_header_size + k_trailer_size) return fail("truncated");
-  Cursor header(bytes.substr(k_magic.size()));
+  if (size < k_header_size + k_trailer_size) return fail("truncated");
   std::uint32_t version = 0, reserved = 0;
   std::uint64_t count = 0;
-  header.take(version), header.take(reserved), header.take(count);
+  if (!header.take(version) || !header.take(reserved) || !header.take(count)) return fail("cannot read the header");
   if (version != k_version) return fail(fmt::format("format version {}, this offsite reads {}", version, k_version));
-  auto content = bytes.substr(0, bytes.size() - k_trailer_size);
-  Cursor trailer(bytes.substr(content.size()));
-  Hash128 recorded;
-  trailer.take(recorded.high), trailer.take(recorded.low);
-  if (xxh3_128(content) != recorded) return fail("checksum mismatch (corrupt or truncated)");
-  if (count > (content.size() - k_header_size) / k_entry_fixed_size) return fail("entry count exceeds the file");
 
-  Cursor entries(content.substr(k_header_size));
+  std::uint64_t content_size = size - k_trailer_size;
+  file.seekg(0);
+  auto computed = hash_prefix(file, content_size);
+  FileCursor trailer(file, k_trailer_size);
+  Hash128 recorded;
+  if (!computed || !trailer.take(recorded.high) || !trailer.take(recorded.low)) return fail("cannot read it");
+  if (*computed != recorded) return fail("checksum mismatch (corrupt or truncated)");
+  if (count > (content_size - k_header_size) / k_entry_fixed_size) return fail("entry count exceeds the file");
+
+  if (!file.seekg(static_cast<std::streamoff>(k_header_size))) return fail("cannot read it");
+  FileCursor entries(file, content_size - k_header_size);
   // What the entries do not take of the content is their paths' bytes.
-  reserve(static_cast<std::size_t>(count), content.size() - k_header_size - count * k_entry_fixed_size);
+  reserve(static_cast<std::size_t>(count), content_size - k_header_size - count * k_entry_fixed_size);
+  std::string path; // a copy: the view into the cursor's buffer ends at the next take
   for (std::uint64_t i = 0; i < count; ++i) {
     std::uint32_t path_size = 0;
-    std::string_view path;
+    std::string_view path_bytes;
     Entry entry{};
-    if (!entries.take(path_size) || !entries.take(path_size, path) || !entries.take(entry.size) ||
-        !entries.take(entry.mtime_ns) || !entries.take(entry.inode) || !entries.take(entry.ctime_ns) ||
-        !entries.take(entry.hash.high) || !entries.take(entry.hash.low))
+    if (!entries.take(path_size) || !entries.take(path_size, path_bytes))
+      return fail(fmt::format("entry {} is cut short", i));
+    path.assign(path_bytes);
+    if (!entries.take(entry.size) || !entries.take(entry.mtime_ns) || !entries.take(entry.inode) ||
+        !entries.take(entry.ctime_ns) || !entries.take(entry.hash.high) || !entries.take(entry.hash.low))
       return fail(fmt::format("entry {} is cut short", i));
     if (path.empty()) return fail(fmt::format("entry {} has an empty path", i));
     if (m_slots[find_slot(path)] != k_empty_slot) return fail(fmt::format("entry {} repeats a path", i));

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <istream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,7 +70,7 @@ private:
   std::size_t find_slot(std::string_view path) const;
   void rebuild_index(std::size_t slot_count);
   bool append(std::string_view path, const Entry& fields); // false if the arena is full
-  bool parse(std::string_view bytes);                      // sets m_discarded_reason on failure
+  bool parse(std::istream& file, std::uint64_t size);      // sets m_discarded_reason on failure
 
   std::string m_paths;
   std::vector<Entry> m_entries;
