@@ -229,15 +229,19 @@ FolderRef read_folder_ref(Context& context, dom::element element, std::string fi
   return folder;
 }
 
-JournalEntry read_journal_entry(Context& context, dom::element element, std::string field) {
+// `staged`, `direct` and `resume_token` may be left out for their defaults (remote-format.md §7).
+JournalEntry read_journal_entry(Context& context, dom::element element, std::string field, std::string_view txid) {
   Fields fields(context, element, std::move(field));
   JournalEntry entry;
   entry.path = fields.path("path");
   entry.size = fields.unsigned_number("size");
   entry.mtime_ns = fields.signed_number("mtime_ns");
-  entry.staged = fields.path("staged");
-  entry.direct = fields.flag("direct");
-  entry.resume_token = fields.text("resume_token");
+  entry.direct = fields.has("direct") && fields.flag("direct");
+  if (fields.has("staged"))
+    entry.staged = fields.path("staged");
+  else
+    entry.staged = entry.direct ? entry.path : default_staged_path(txid, entry.path);
+  if (fields.has("resume_token")) entry.resume_token = fields.text("resume_token");
   return entry;
 }
 
@@ -321,7 +325,7 @@ Result<Journal> read_journal(std::string_view bytes, std::string_view remote_nam
   journal.created_at = fields.text("created_at");
   journal.base_generation = fields.unsigned_number("base_generation");
   fields.each("entries", [&](dom::element item, std::string at) {
-    journal.entries.push_back(read_journal_entry(context, item, std::move(at)));
+    journal.entries.push_back(read_journal_entry(context, item, std::move(at), journal.txid));
   });
   if (context.failed()) return Unexpected(context.error());
   return checked(std::move(journal), check_journal, remote_name);

@@ -131,14 +131,18 @@ void write_folder_ref(JsonOut& out, const FolderRef& folder) {
   out.end_object();
 }
 
-void write_journal_entry(JsonOut& out, const JournalEntry& entry) {
+// Members that hold their defaults are left out (docs/remote-format.md §7): a first sync's journal
+// names every file, and the staging path is most of each entry.
+void write_journal_entry(JsonOut& out, const JournalEntry& entry, std::string_view txid) {
   out.begin_object();
   out.path("path", entry.path);
   out.key("size").number(entry.size);
   out.key("mtime_ns").number(entry.mtime_ns);
-  out.path("staged", entry.staged);
-  out.key("direct").boolean(entry.direct);
-  out.key("resume_token").text(entry.resume_token);
+  bool default_staged =
+      entry.direct ? entry.staged == entry.path : entry.staged == default_staged_path(txid, entry.path);
+  if (!default_staged) out.path("staged", entry.staged);
+  if (entry.direct) out.key("direct").boolean(true);
+  if (!entry.resume_token.empty()) out.key("resume_token").text(entry.resume_token);
   out.end_object();
 }
 
@@ -187,10 +191,12 @@ std::string write_folder_manifest(const FolderManifest& manifest) {
 
 struct JournalWriter::Output {
   JsonOut json;
+  std::string txid;
 };
 
 JournalWriter::JournalWriter(const Journal& header, std::size_t expected_bytes) : m_out(std::make_unique<Output>()) {
   auto& out = m_out->json;
+  m_out->txid = header.txid;
   out.bytes().reserve(expected_bytes);
   out.begin_object();
   out.key("format").text(k_format);
@@ -203,7 +209,7 @@ JournalWriter::JournalWriter(const Journal& header, std::size_t expected_bytes) 
 
 JournalWriter::~JournalWriter() = default;
 
-void JournalWriter::add(const JournalEntry& entry) { write_journal_entry(m_out->json, entry); }
+void JournalWriter::add(const JournalEntry& entry) { write_journal_entry(m_out->json, entry, m_out->txid); }
 
 std::string JournalWriter::finish() && {
   auto& out = m_out->json;
@@ -211,6 +217,12 @@ std::string JournalWriter::finish() && {
   out.end_object();
   out.bytes().push_back('\n');
   return std::move(out.bytes());
+}
+
+std::string default_staged_path(std::string_view txid, std::string_view path) {
+  std::string staged = "tx/";
+  staged.append(txid).append("/files/").append(path);
+  return staged;
 }
 
 std::string write_journal(const Journal& journal) {

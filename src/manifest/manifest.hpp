@@ -87,6 +87,10 @@ struct JournalEntry {
   friend bool operator==(const JournalEntry&, const JournalEntry&) = default;
 };
 
+// Where a transaction stages the upload of mirror path `path`: "tx/<txid>/files/<path>",
+// relative to .offsite/. A journal entry whose `staged` is this (or, direct, its path) omits it.
+std::string default_staged_path(std::string_view txid, std::string_view path);
+
 // `.offsite/tx/<txid>/journal.json`: written once, before the transaction's first upload.
 struct Journal {
   std::string repository_id;

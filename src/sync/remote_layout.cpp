@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "manifest/manifest.hpp"
 #include "util/hash128.hpp"
 
 namespace offsite::sync::layout {
@@ -31,7 +32,7 @@ std::string folder_manifest(std::string_view txid, std::string_view folder) {
 std::string transaction_dir(std::string_view txid) { return fmt::format("{}/{}", k_tx, txid); }
 std::string journal(std::string_view txid) { return fmt::format("{}/{}/journal.json", k_tx, txid); }
 std::string staged_file(std::string_view txid, std::string_view relative_path) {
-  return fmt::format("tx/{}/files/{}", txid, relative_path);
+  return manifest::default_staged_path(txid, relative_path); // the journal's default (remote-format.md §7)
 }
 std::string meta_path(std::string_view relative_to_meta) { return fmt::format("{}/{}", k_meta, relative_to_meta); }
 

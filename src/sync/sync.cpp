@@ -87,7 +87,7 @@ std::string journal_bytes(const std::string& repository_id, std::uint64_t base, 
   std::size_t expected = 512;
   for (const auto& folder : plan.folders)
     for (const auto& file : folder.to_read)
-      expected += 160 + 2 * file.local.path.size(); // members, numbers, txid, the path twice
+      expected += 100 + file.local.path.size(); // the members, the numbers, the path
   manifest::JournalWriter writer(journal, expected);
   for (const auto& folder : plan.folders) {
     for (const auto& file : folder.to_read) {

@@ -185,7 +185,9 @@ def resumable_credit(mirror, repository, committed):
                 continue
             if st.st_size != entry["size"] or st.st_mtime_ns != entry["mtime_ns"] or entry["path"] in committed_paths:
                 continue
-            staged = os.path.join(mirror, ".offsite", entry["staged"])
+            # docs/remote-format.md §7: `staged` is left out when it holds its default
+            default = entry["path"] if entry.get("direct") else f"tx/{journal['txid']}/files/{entry['path']}"
+            staged = os.path.join(mirror, ".offsite", entry.get("staged", default))
             if os.path.isfile(staged):
                 size = os.path.getsize(staged)
                 credit += size // 65536 * 65536  # resumed at a chunk boundary, even when complete

@@ -75,6 +75,33 @@ BOOST_AUTO_TEST_CASE(writes_are_byte_deterministic) {
   BOOST_TEST(write_lease(sample_lease()) == write_lease(sample_lease()));
 }
 
+// A journal entry leaves out the members that hold their defaults (remote-format.md §7), and the
+// long form, with every member written out, reads as the same journal.
+BOOST_AUTO_TEST_CASE(journal_entries_leave_out_their_defaults) {
+  Journal journal = sample_journal();
+  journal.entries.push_back(
+      JournalEntry{"PC-0003/a b.img", 9, 19, default_staged_path(k_txid, "PC-0003/a b.img"), false, ""});
+  auto text = write_journal(journal);
+  BOOST_TEST(text.find(R"({"path":"PC-0003/a b.img","size":9,"mtime_ns":19})") != std::string::npos, text);
+  BOOST_TEST(text.find(R"({"path":"PC-0002/new.img","size":5,"mtime_ns":18,"direct":true})") != std::string::npos,
+             text);
+  BOOST_TEST(text.find(R"("staged":"tx/)" + k_txid + R"(/files/0","resume_token":"upload-id=abc"})") !=
+                 std::string::npos,
+             text);
+  BOOST_TEST(default_staged_path(k_txid, "PC-0003/a b.img") == "tx/" + k_txid + "/files/PC-0003/a b.img");
+
+  std::string long_form = text;
+  long_form = replace(long_form, R"("mtime_ns":19})",
+                      R"("mtime_ns":19,"staged":"tx/)" + k_txid +
+                          R"(/files/PC-0003/a b.img","direct":false,"resume_token":""})");
+  long_form = replace(long_form, R"("mtime_ns":18,"direct":true})",
+                      R"("mtime_ns":18,"staged":"PC-0002/new.img","direct":true,"resume_token":""})");
+  auto read = read_journal(long_form, "tx/j.json");
+  BOOST_REQUIRE_MESSAGE(read, why(read));
+  BOOST_TEST((*read == journal));
+  BOOST_TEST(write_journal(*read) == text);
+}
+
 BOOST_AUTO_TEST_CASE(every_type_round_trips) {
   auto record = read_commit_record(write_commit_record(sample_record()), "commits/7.json");
   BOOST_REQUIRE_MESSAGE(record, why(record));
