@@ -96,7 +96,7 @@ struct MemoryOptions {
   static target::Capabilities object_store_capabilities();
 };
 
-class MemoryTarget final : public target::Target {
+class MemoryTarget : public target::Target {
 public:
   explicit MemoryTarget(std::shared_ptr<MemoryStore> store, MemoryOptions options = {});
 

@@ -20,6 +20,56 @@ using namespace std::chrono_literals;
 using offsite::test::MemoryStore;
 using offsite::test::MemoryTarget;
 
+namespace {
+
+// An in-memory target whose uploads take `parts` parts at once, as S3's do.
+class PartsMemoryTarget final : public MemoryTarget {
+public:
+  PartsMemoryTarget(std::shared_ptr<MemoryStore> store, int parts) : MemoryTarget(std::move(store)), m_parts(parts) {}
+
+  asio::awaitable<Result<std::unique_ptr<Upload>>> start_upload(std::string path, UploadOptions options) override {
+    auto started = co_await MemoryTarget::start_upload(std::move(path), options);
+    if (!started) co_return started;
+    co_return std::unique_ptr<Upload>(std::make_unique<Parts>(std::move(*started), m_parts));
+  }
+
+private:
+  class Parts final : public Upload {
+  public:
+    Parts(std::unique_ptr<Upload> inner, int parts) : m_inner(std::move(inner)), m_parts(parts) {}
+    asio::awaitable<Result<void>> write(std::span<const std::byte> bytes) override {
+      co_return co_await m_inner->write(bytes);
+    }
+    asio::awaitable<Result<std::uint64_t>> finish() override { co_return co_await m_inner->finish(); }
+    asio::awaitable<Result<void>> abort() override { co_return co_await m_inner->abort(); }
+    std::string resume_token() const override { return m_inner->resume_token(); }
+    int max_parallel_writes(std::uint64_t) const override { return m_parts; }
+
+  private:
+    std::unique_ptr<Upload> m_inner;
+    int m_parts;
+  };
+  int m_parts;
+};
+
+// How many parts at once an upload through `target` takes.
+int parts_in_flight(Target& target) {
+  auto probe = [&]() -> asio::awaitable<int> {
+    auto connected = co_await target.connect();
+    BOOST_TEST_REQUIRE(connected.has_value());
+    std::string path = "f"; // no temporaries in a co_await expression (GCC 12)
+    UploadOptions options;
+    auto started = co_await target.start_upload(std::move(path), options);
+    BOOST_TEST_REQUIRE(started.has_value());
+    int parts = (*started)->max_parallel_writes(8 << 20);
+    co_await (*started)->abort();
+    co_return parts;
+  };
+  return test::run_coro(probe);
+}
+
+} // namespace
+
 BOOST_AUTO_TEST_SUITE(target_limited)
 
 BOOST_AUTO_TEST_CASE(semaphore_admits_at_most_n) {
@@ -170,6 +220,16 @@ BOOST_AUTO_TEST_CASE(limited_uploads_are_paced) {
   BOOST_TEST((elapsed >= 300ms));
   BOOST_TEST((elapsed < 1500ms));
   BOOST_TEST(store->file("f")->size() == chunk.size());
+}
+
+// A bandwidth limit slices writes into pieces that are no whole part: one part at a time then.
+// Without one, the inner session's answer passes through.
+BOOST_AUTO_TEST_CASE(a_bandwidth_limit_turns_parallel_parts_off) {
+  auto store = std::make_shared<MemoryStore>();
+  LimitedTarget unlimited(std::make_unique<PartsMemoryTarget>(store, 4), 4, 0);
+  BOOST_TEST(parts_in_flight(unlimited) == 4);
+  LimitedTarget limited(std::make_unique<PartsMemoryTarget>(store, 4), 4, 1 << 20);
+  BOOST_TEST(parts_in_flight(limited) == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
