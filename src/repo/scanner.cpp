@@ -91,7 +91,7 @@ public:
       default: skip_warning(std::move(path), "special file (" + std::string(describe(stat->type)) + ")"); break;
       }
     }
-    entries = {}; // release the names before descending
+    std::vector<DirectoryEntry>().swap(entries); // release the names before descending (`= {}` keeps the buffer)
     if (subdirectories_out) {
       *subdirectories_out = std::move(subdirectories);
       return;

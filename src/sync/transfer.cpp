@@ -113,11 +113,12 @@ FolderCommit Transfer::make_commit(FolderState& folder) {
   commit.folder = plan.folder;
   // The folder's uploaded entries and staged names move into the commit: once it is written they
   // live only in the committed state, not twice (a folder is committed once).
+  // (std::exchange, not `= {}`: assigning an empty list keeps the vector's buffer.)
+  auto uploaded = std::exchange(folder.entries, {});
   std::vector<manifest::FileEntry> entries;
-  entries.reserve(plan.unchanged.size() + folder.entries.size());
+  entries.reserve(plan.unchanged.size() + uploaded.size());
   entries.insert(entries.end(), plan.unchanged.begin(), plan.unchanged.end());
-  std::move(folder.entries.begin(), folder.entries.end(), std::back_inserter(entries));
-  folder.entries = {};
+  std::move(uploaded.begin(), uploaded.end(), std::back_inserter(entries));
   std::sort(entries.begin(), entries.end(),
             [](const manifest::FileEntry& a, const manifest::FileEntry& b) { return a.path < b.path; });
   if (!entries.empty()) commit.manifest = manifest::FolderManifest{plan.folder, "", std::move(entries)};
