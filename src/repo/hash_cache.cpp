@@ -260,26 +260,44 @@ void HashCache::retain_only(const LocalView& view) {
 }
 
 Result<void> HashCache::save(const std::filesystem::path& file) const {
-  std::string bytes;
-  bytes.reserve(k_header_size + m_paths.size() + m_entries.size() * k_entry_fixed_size + k_trailer_size);
-  bytes.append(k_magic);
-  put_u32(bytes, k_version);
-  put_u32(bytes, 0);
-  put_u64(bytes, m_entries.size());
-  for (const auto& entry : m_entries) {
-    put_u32(bytes, entry.path_size);
-    bytes.append(path_of(entry));
-    put_u64(bytes, entry.size);
-    put_u64(bytes, static_cast<std::uint64_t>(entry.mtime_ns));
-    put_u64(bytes, entry.inode);
-    put_u64(bytes, static_cast<std::uint64_t>(entry.ctime_ns));
-    put_u64(bytes, entry.hash.high);
-    put_u64(bytes, entry.hash.low);
-  }
-  Hash128 checksum = xxh3_128(std::string_view(bytes));
-  put_u64(bytes, checksum.high);
-  put_u64(bytes, checksum.low);
-  if (auto written = fs::write_file_atomically(file, bytes, 0640); !written)
+  // Written through a 1 MiB buffer, hashed as it goes: a cache of many files is not built whole in
+  // memory beside itself (at the end of a first sync, the moment memory peaks).
+  auto produce = [this](const fs::PieceWriter& write) -> Result<void> {
+    std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
+    if (!state || XXH3_128bits_reset(state.get()) != XXH_OK) return make_error(ErrorKind::permanent, "out of memory");
+    constexpr std::size_t k_piece = 1 << 20;
+    std::string bytes;
+    bytes.reserve(k_piece + 4096);
+    auto flush = [&]() -> Result<void> {
+      XXH3_128bits_update(state.get(), bytes.data(), bytes.size());
+      auto written = write(bytes);
+      bytes.clear();
+      return written;
+    };
+    bytes.append(k_magic);
+    put_u32(bytes, k_version);
+    put_u32(bytes, 0);
+    put_u64(bytes, m_entries.size());
+    for (const auto& entry : m_entries) {
+      put_u32(bytes, entry.path_size);
+      bytes.append(path_of(entry));
+      put_u64(bytes, entry.size);
+      put_u64(bytes, static_cast<std::uint64_t>(entry.mtime_ns));
+      put_u64(bytes, entry.inode);
+      put_u64(bytes, static_cast<std::uint64_t>(entry.ctime_ns));
+      put_u64(bytes, entry.hash.high);
+      put_u64(bytes, entry.hash.low);
+      if (bytes.size() >= k_piece) {
+        if (auto written = flush(); !written) return written;
+      }
+    }
+    if (auto written = flush(); !written) return written;
+    XXH128_hash_t checksum = XXH3_128bits_digest(state.get());
+    put_u64(bytes, checksum.high64);
+    put_u64(bytes, checksum.low64);
+    return write(bytes);
+  };
+  if (auto written = fs::write_file_atomically(file, produce, 0640); !written)
     return Unexpected(written.error().with_context("cannot save the hash cache " + file.string()));
   return {};
 }

@@ -85,7 +85,8 @@ Result<void> sync_directory(const std::filesystem::path& dir) {
 
 namespace {
 
-Result<void> write_replacing(const std::filesystem::path& path, std::string_view bytes, unsigned mode, bool durable) {
+Result<void> write_replacing(const std::filesystem::path& path, const PieceProducer& produce, unsigned mode,
+                             bool durable) {
   auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
   auto temporary = dir / fmt::format(".{}.{}.tmp", path.filename().string(), generate_uuid().substr(0, 8));
   FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
@@ -95,7 +96,8 @@ Result<void> write_replacing(const std::filesystem::path& path, std::string_view
     cleanup();
     return Unexpected(error_from_errno(errno, fmt::format("cannot chmod {}", temporary.string())));
   }
-  if (auto written = write_all(fd.get(), bytes, temporary); !written) {
+  PieceWriter write = [&](std::string_view piece) { return write_all(fd.get(), piece, temporary); };
+  if (auto written = produce(write); !written) {
     cleanup();
     return written;
   }
@@ -116,11 +118,17 @@ Result<void> write_replacing(const std::filesystem::path& path, std::string_view
 } // namespace
 
 Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, unsigned mode) {
-  return write_replacing(path, bytes, mode, true);
+  return write_replacing(
+      path, [bytes](const PieceWriter& write) { return write(bytes); }, mode, true);
+}
+
+Result<void> write_file_atomically(const std::filesystem::path& path, const PieceProducer& produce, unsigned mode) {
+  return write_replacing(path, produce, mode, true);
 }
 
 Result<void> write_file_unsynced(const std::filesystem::path& path, std::string_view bytes, unsigned mode) {
-  return write_replacing(path, bytes, mode, false);
+  return write_replacing(
+      path, [bytes](const PieceWriter& write) { return write(bytes); }, mode, false);
 }
 
 Result<void> create_file_exclusively(const std::filesystem::path& path, std::string_view bytes, unsigned mode) {

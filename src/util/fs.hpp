@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,13 @@ Result<std::string> read_file(const std::filesystem::path& path, std::uint64_t m
 // Writes `bytes` to a temporary name beside `path`, fsyncs it, renames it over `path` and fsyncs
 // the directory: readers see the old content or the new, never a torn file, even after a crash.
 Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, unsigned mode = 0640);
+
+// The same for content too large to hold whole: `produce` hands each piece, in order, to the
+// writer it is given, and returns the first failure (its own or the writer's).
+using PieceWriter = std::function<Result<void>(std::string_view)>;
+using PieceProducer = std::function<Result<void>(const PieceWriter&)>;
+Result<void> write_file_atomically(const std::filesystem::path& path, const PieceProducer& produce,
+                                   unsigned mode = 0640);
 
 // The same without the fsyncs: readers still never see a torn file, but after a crash the file
 // may be missing, old or empty. For caches whose content is checked when read.
