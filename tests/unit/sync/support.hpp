@@ -308,9 +308,13 @@ public:
 
   // One run_sync() on `target`.
   sync::SyncResult sync(target::Target& target, sync::SyncRequest request = {}) {
+    Stopper stopper;
+    return sync(target, request, stopper);
+  }
+  // The same with the caller's Stopper (a test that stops the sync midway).
+  sync::SyncResult sync(target::Target& target, sync::SyncRequest request, Stopper& stopper) {
     request.group_commits = request.group_commits && group_commits;
     sync::SyncProgress progress;
-    Stopper stopper;
     sync::SyncContext context{target, pool, stopper, progress, nullptr};
     auto run = [&]() { return sync::run_sync(context, repository, service, request); };
     auto result = run_coro(run);

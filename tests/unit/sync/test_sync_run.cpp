@@ -190,6 +190,30 @@ BOOST_AUTO_TEST_CASE(uploads_wait_while_finished_folders_await_their_commit) {
   BOOST_TEST(most_ahead <= 3 + 2 * concurrency);
 }
 
+// A stop reaches the uploads waiting for room: the sync ends (incomplete) instead of hanging, and
+// the next one completes.
+BOOST_AUTO_TEST_CASE(a_stop_reaches_uploads_waiting_for_commits) {
+  Bench bench;
+  for (int i = 0; i < 40; ++i)
+    bench.put(fmt::format("PC-{:02}/Daily/x.img", i), 2 * 1024);
+  MemoryTarget memory(bench.store);
+  RecordingTarget recorder(memory);
+  Stopper stopper;
+  std::size_t records = 0;
+  recorder.after = [&](Op op, const std::string& path) {
+    if (op == Op::write_new_file && path.starts_with(".offsite/commits/") && ++records == 2) stopper.request();
+  };
+  sync::SyncRequest request;
+  request.files_awaiting_commit_limit = 1;
+  auto stopped = bench.sync(recorder, request, stopper);
+  BOOST_TEST((stopped.outcome == Outcome::incomplete));
+  BOOST_TEST(stopped.files_uploaded.size() < 40u);
+  bench.later();
+  auto next = bench.sync(request);
+  BOOST_TEST_REQUIRE((next.outcome == Outcome::success));
+  BOOST_TEST(bench.mirror_difference() == "");
+}
+
 // Only files of finished folders count: a folder larger than the limit still finishes (a wait on
 // its own commit would never end).
 BOOST_AUTO_TEST_CASE(a_folder_larger_than_the_commit_backlog_limit_completes) {
