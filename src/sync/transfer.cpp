@@ -244,6 +244,9 @@ asio::awaitable<Result<void>> Transfer::run(SyncPlan& plan, const Destinations& 
       }
       if (--m_workers_running == 0 && on_last_read) on_last_read();
       wake_committer();
+      // A worker that ended on a failure set m_fatal, and the committer commits nothing more: the
+      // workers waiting for room must look again, or they would wait for a commit that never comes.
+      m_room->cancel();
     };
     asio::co_spawn(executor, std::move(body), asio::bind_cancellation_slot(m_workers_stop.new_slot(), std::move(done)));
   }

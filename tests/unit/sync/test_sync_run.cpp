@@ -214,6 +214,24 @@ BOOST_AUTO_TEST_CASE(a_stop_reaches_uploads_waiting_for_commits) {
   BOOST_TEST(bench.mirror_difference() == "");
 }
 
+// A failed upload ends the sync while other uploads wait for room: they are woken to end too. (The
+// interleaving where no commit would ever wake them is narrow; the worker's end wakes them.)
+BOOST_AUTO_TEST_CASE(a_failed_upload_ends_uploads_waiting_for_commits) {
+  Bench bench;
+  for (int i = 0; i < 40; ++i)
+    bench.put(fmt::format("PC-{:02}/Daily/x.img", i), 2 * 1024);
+  MemoryTarget memory(bench.store);
+  memory.fail_path(Op::start_upload, "PC-20/", ErrorKind::permanent);
+  sync::SyncRequest request;
+  request.files_awaiting_commit_limit = 1;
+  auto failed = bench.sync(memory, request);
+  BOOST_TEST((failed.outcome == Outcome::failed));
+  BOOST_TEST(failed.files_uploaded.size() < 40u);
+  auto next = bench.sync(request);
+  BOOST_TEST_REQUIRE((next.outcome == Outcome::success));
+  BOOST_TEST(bench.mirror_difference() == "");
+}
+
 // Only files of finished folders count: a folder larger than the limit still finishes (a wait on
 // its own commit would never end).
 BOOST_AUTO_TEST_CASE(a_folder_larger_than_the_commit_backlog_limit_completes) {
