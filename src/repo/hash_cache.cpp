@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <memory>
 #include <optional>
 
 #include <fmt/format.h>
@@ -83,17 +82,15 @@ private:
 
 // XXH3-128 of the first `size` bytes of `file`, read through a buffer; nullopt on a read error.
 std::optional<Hash128> hash_prefix(std::istream& file, std::uint64_t size) {
-  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
-  if (!state || XXH3_128bits_reset(state.get()) != XXH_OK) return std::nullopt;
+  Xxh3Hasher hasher;
   std::vector<char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(size, 1 << 20)));
   while (size > 0) {
     auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size));
     if (!file.read(buffer.data(), static_cast<std::streamsize>(want))) return std::nullopt;
-    XXH3_128bits_update(state.get(), buffer.data(), want);
+    hasher.update(std::string_view(buffer.data(), want));
     size -= want;
   }
-  XXH128_hash_t digest = XXH3_128bits_digest(state.get());
-  return Hash128{digest.high64, digest.low64};
+  return hasher.digest();
 }
 
 std::uint64_t path_hash(std::string_view path) { return XXH3_64bits(path.data(), path.size()); }
@@ -263,13 +260,12 @@ Result<void> HashCache::save(const std::filesystem::path& file) const {
   // Written through a 1 MiB buffer, hashed as it goes: a cache of many files is not built whole in
   // memory beside itself (at the end of a first sync, the moment memory peaks).
   auto produce = [this](const fs::PieceWriter& write) -> Result<void> {
-    std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
-    if (!state || XXH3_128bits_reset(state.get()) != XXH_OK) return make_error(ErrorKind::permanent, "out of memory");
+    Xxh3Hasher hasher;
     constexpr std::size_t k_piece = 1 << 20;
     std::string bytes;
     bytes.reserve(k_piece + 4096);
     auto flush = [&]() -> Result<void> {
-      XXH3_128bits_update(state.get(), bytes.data(), bytes.size());
+      hasher.update(bytes);
       auto written = write(bytes);
       bytes.clear();
       return written;
@@ -292,9 +288,9 @@ Result<void> HashCache::save(const std::filesystem::path& file) const {
       }
     }
     if (auto written = flush(); !written) return written;
-    XXH128_hash_t checksum = XXH3_128bits_digest(state.get());
-    put_u64(bytes, checksum.high64);
-    put_u64(bytes, checksum.low64);
+    Hash128 checksum = hasher.digest();
+    put_u64(bytes, checksum.high);
+    put_u64(bytes, checksum.low);
     return write(bytes);
   };
   if (auto written = fs::write_file_atomically(file, produce, 0640); !written)
