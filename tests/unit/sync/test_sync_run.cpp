@@ -26,6 +26,27 @@ std::size_t count_under(const std::vector<std::string>& paths, std::string_view 
       std::count_if(paths.begin(), paths.end(), [&](const std::string& p) { return p.starts_with(prefix); }));
 }
 
+// `count` folders PC-00/Daily … of one small file each: a first sync whose uploads outrun its
+// commits.
+void put_single_file_folders(Bench& bench, int count) {
+  for (int i = 0; i < count; ++i)
+    bench.put(fmt::format("PC-{:02}/Daily/x.img", i), 2 * 1024);
+}
+
+// A request whose uploads wait while `limit` files of finished folders wait for their commit.
+sync::SyncRequest with_commit_backlog_limit(std::size_t limit) {
+  sync::SyncRequest request;
+  request.files_awaiting_commit_limit = limit;
+  return request;
+}
+
+// After a sync that ended early, the next one completes and the mirror equals the repository.
+void expect_next_sync_completes(Bench& bench, const sync::SyncRequest& request) {
+  auto next = bench.sync(request);
+  BOOST_TEST_REQUIRE((next.outcome == Outcome::success));
+  BOOST_TEST(bench.mirror_difference() == "");
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(sync_run)
@@ -161,8 +182,7 @@ BOOST_AUTO_TEST_CASE(next_day_changes_end_equal) {
 // from the outside: files whose upload started against files named by the records written.
 BOOST_AUTO_TEST_CASE(uploads_wait_while_finished_folders_await_their_commit) {
   Bench bench;
-  for (int i = 0; i < 48; ++i)
-    bench.put(fmt::format("PC-{:02}/Daily/x.img", i), 2 * 1024);
+  put_single_file_folders(bench, 48);
   MemoryTarget memory(bench.store);
   RecordingTarget recorder(memory);
   std::size_t started = 0, committed = 0, most_ahead = 0;
@@ -178,8 +198,7 @@ BOOST_AUTO_TEST_CASE(uploads_wait_while_finished_folders_await_their_commit) {
         ++committed; // one per pending file
     }
   };
-  sync::SyncRequest request;
-  request.files_awaiting_commit_limit = 3;
+  auto request = with_commit_backlog_limit(3);
   auto result = bench.sync(recorder, request);
   BOOST_TEST_REQUIRE((result.outcome == Outcome::success));
   BOOST_TEST(committed == 48u);
@@ -194,8 +213,7 @@ BOOST_AUTO_TEST_CASE(uploads_wait_while_finished_folders_await_their_commit) {
 // the next one completes.
 BOOST_AUTO_TEST_CASE(a_stop_reaches_uploads_waiting_for_commits) {
   Bench bench;
-  for (int i = 0; i < 40; ++i)
-    bench.put(fmt::format("PC-{:02}/Daily/x.img", i), 2 * 1024);
+  put_single_file_folders(bench, 40);
   MemoryTarget memory(bench.store);
   RecordingTarget recorder(memory);
   Stopper stopper;
@@ -203,33 +221,26 @@ BOOST_AUTO_TEST_CASE(a_stop_reaches_uploads_waiting_for_commits) {
   recorder.after = [&](Op op, const std::string& path) {
     if (op == Op::write_new_file && path.starts_with(".offsite/commits/") && ++records == 2) stopper.request();
   };
-  sync::SyncRequest request;
-  request.files_awaiting_commit_limit = 1;
+  auto request = with_commit_backlog_limit(1);
   auto stopped = bench.sync(recorder, request, stopper);
   BOOST_TEST((stopped.outcome == Outcome::incomplete));
   BOOST_TEST(stopped.files_uploaded.size() < 40u);
   bench.later();
-  auto next = bench.sync(request);
-  BOOST_TEST_REQUIRE((next.outcome == Outcome::success));
-  BOOST_TEST(bench.mirror_difference() == "");
+  expect_next_sync_completes(bench, request);
 }
 
 // A failed upload ends the sync while other uploads wait for room: they are woken to end too. (The
 // interleaving where no commit would ever wake them is narrow; the worker's end wakes them.)
 BOOST_AUTO_TEST_CASE(a_failed_upload_ends_uploads_waiting_for_commits) {
   Bench bench;
-  for (int i = 0; i < 40; ++i)
-    bench.put(fmt::format("PC-{:02}/Daily/x.img", i), 2 * 1024);
+  put_single_file_folders(bench, 40);
   MemoryTarget memory(bench.store);
   memory.fail_path(Op::start_upload, "PC-20/", ErrorKind::permanent);
-  sync::SyncRequest request;
-  request.files_awaiting_commit_limit = 1;
+  auto request = with_commit_backlog_limit(1);
   auto failed = bench.sync(memory, request);
   BOOST_TEST((failed.outcome == Outcome::failed));
   BOOST_TEST(failed.files_uploaded.size() < 40u);
-  auto next = bench.sync(request);
-  BOOST_TEST_REQUIRE((next.outcome == Outcome::success));
-  BOOST_TEST(bench.mirror_difference() == "");
+  expect_next_sync_completes(bench, request);
 }
 
 // Only files of finished folders count: a folder larger than the limit still finishes (a wait on
@@ -240,8 +251,7 @@ BOOST_AUTO_TEST_CASE(a_folder_larger_than_the_commit_backlog_limit_completes) {
     bench.put(fmt::format("PC-01/Big/f{:02}.img", i), 1024);
   for (int i = 0; i < 6; ++i)
     bench.put(fmt::format("PC-02/D{}/x.img", i), 1024);
-  sync::SyncRequest request;
-  request.files_awaiting_commit_limit = 3;
+  auto request = with_commit_backlog_limit(3);
   auto result = bench.sync(request);
   BOOST_TEST_REQUIRE((result.outcome == Outcome::success));
   BOOST_TEST(result.files_uploaded.size() == 18u);
