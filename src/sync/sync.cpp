@@ -406,7 +406,7 @@ private:
     co_return Result<void>{};
   }
 
-  // A coroutine of its own, so the journal's bytes (a few hundred per file) are freed before the
+  // A coroutine of its own, so the journal's bytes (about 80 per file) are freed before the
   // first upload instead of living through the whole transfer.
   asio::awaitable<Result<void>> write_journal(const SyncPlan& plan, const Destinations& destinations) {
     auto bytes = journal_bytes(m_repository_id, m_committed.generation(), plan, destinations);
