@@ -31,17 +31,17 @@ void print_result(const sync::SyncResult& result, bool json) {
   }
   if (result.dry_run) {
     fmt::print("{}: dry run, nothing was written\n", result.repository);
-    fmt::print("  would upload {} file(s), {} to read\n", result.files_uploaded.size(),
+    fmt::print("  would upload {} file(s), {} to read\n", result.files_uploaded.count(),
                config::format_size(result.bytes_uploaded));
-    for (const auto& path : result.files_uploaded)
+    for (const auto& path : result.files_uploaded.listed())
       fmt::print("    + {}\n", path);
-    fmt::print("  would delete {} file(s)\n", result.files_deleted.size());
-    for (const auto& path : result.files_deleted)
+    fmt::print("  would delete {} file(s)\n", result.files_deleted.count());
+    for (const auto& path : result.files_deleted.listed())
       fmt::print("    - {}\n", path);
   } else {
     fmt::print("{}: {}, {} file(s) uploaded ({}), {} deleted, {} folder(s) committed, generation {}\n",
-               result.repository, sync::to_string(result.outcome), result.files_uploaded.size(),
-               config::format_size(result.bytes_uploaded), result.files_deleted.size(), result.folders_committed,
+               result.repository, sync::to_string(result.outcome), result.files_uploaded.count(),
+               config::format_size(result.bytes_uploaded), result.files_deleted.count(), result.folders_committed,
                result.generation);
   }
   for (const auto& skipped : result.files_skipped)

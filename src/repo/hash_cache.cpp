@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <utility>
 
 #include <fmt/format.h>
 #include <xxhash.h>
@@ -220,21 +221,26 @@ void HashCache::store(const LocalFile& file, Hash128 hash) {
   append(file.path, fields); // a full arena (4 GiB of paths) only means this file is not cached
 }
 
+void HashCache::clear() {
+  std::exchange(m_paths, {});
+  std::exchange(m_entries, {});
+  std::exchange(m_slots, {});
+}
+
 void HashCache::reserve(std::size_t entries, std::size_t path_bytes) {
   m_entries.reserve(entries);
   m_paths.reserve(path_bytes);
   if (entries * 2 > m_slots.size()) rebuild_index(std::bit_ceil(std::max<std::size_t>(16, entries * 2)));
 }
 
-void HashCache::retain_only(const LocalView& view) {
+void HashCache::retain_only(const LocalView& view, const KeepIf& still_useful) {
   // In place, so a cache of many files is never held twice: mark what the view still hits, then
   // move the kept entries and their paths forward (paths lie in the arena in entry order).
   std::vector<bool> keep(m_entries.size());
-  std::size_t path_bytes = 0;
   for (const auto& folder : view.folders) {
     for (const auto& file : folder.files) {
-      path_bytes += file.path.size();
       if (m_slots.empty() || !lookup(file)) continue;
+      if (still_useful && !still_useful(folder, file)) continue;
       keep[m_slots[find_slot(file.path)]] = true;
     }
   }
@@ -247,13 +253,13 @@ void HashCache::retain_only(const LocalView& view) {
     paths_end += entry.path_size;
     m_entries[kept++] = entry;
   }
+  // What is dropped is given back: a cache loaded whole (an older version's, which kept every
+  // file) usually keeps almost nothing.
   m_entries.resize(kept);
+  m_entries.shrink_to_fit();
   m_paths.resize(paths_end);
-  // Room for every file of the view at once: after this sync the cache holds at most those, and a
-  // first sync of many files then fills it without the slack of growing by doubling.
-  m_entries.reserve(view.file_count);
-  m_paths.reserve(path_bytes);
-  rebuild_index(std::bit_ceil(std::max<std::size_t>(16, std::max(m_entries.size(), view.file_count) * 2)));
+  m_paths.shrink_to_fit();
+  rebuild_index(std::bit_ceil(std::max<std::size_t>(16, kept * 2)));
 }
 
 Result<void> HashCache::save(const std::filesystem::path& file) const {

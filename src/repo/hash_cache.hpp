@@ -1,8 +1,16 @@
 #pragma once
-// Remembers each file's XXH3-128 under what the scan saw of it, so an unchanged file is never
-// read again (BRIEF §5.9, §8). The key is (path, size, mtime_ns, inode, ctime_ns): a file
+// Remembers the XXH3-128 of files under what the scan saw of them, so that a file is not read
+// twice for one change (BRIEF §5.9). The key is (path, size, mtime_ns, inode, ctime_ns): a file
 // rewritten in place keeps its inode but moves its ctime, and a touch -d that restores an old
 // mtime still moves the ctime, so any change to the file's bytes misses.
+//
+// It holds only what the committed state cannot say. The plan asks it about a file whose
+// committed entry has the same size and another mtime (touched), nothing else, and once a sync
+// commits a file, the committed entry describes it. So the sync keeps (retain_only's predicate)
+// and adds (sync/transfer.cpp) only the hashes of touched files whose bytes a sync found equal
+// but could not commit, because a commit failed or the sync was stopped: after a sync that
+// commits everything, the cache is empty. (Caching every file cost a 200,000-file repository
+// about 94 bytes per file in memory, and a 16 MB file, for hits that could not happen.)
 //
 // The file under state_dir is only a cache: anything wrong with it (missing, truncated, corrupt,
 // another program's, another version) means starting empty, never trusting it. Its format is
@@ -13,11 +21,11 @@
 //   XXH3-128 of every byte above (high, low; u64 each).
 //
 // In memory, paths live in one arena and entries in one vector indexed by an open-addressing
-// table of 32-bit slots: about 70 bytes plus the path per file, since a 200,000-file repository
-// must cost under 300 bytes per file with its scan (BRIEF §8).
+// table of 32-bit slots: about 70 bytes plus the path per entry.
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <istream>
 #include <optional>
 #include <string>
@@ -40,9 +48,12 @@ public:
   std::optional<Hash128> lookup(const LocalFile& file) const;
   // Stores or replaces the hash for `file`'s path.
   void store(const LocalFile& file, Hash128 hash);
-  // Drops entries for paths no longer in `view`, and those whose file changed since (they can
-  // never hit again).
-  void retain_only(const LocalView& view);
+  // Keeps only entries that `view` still hits (the rest, paths gone or files changed since, can
+  // never hit again) and, given `still_useful`, that it approves.
+  using KeepIf = std::function<bool(const LocalFolder& folder, const LocalFile& file)>;
+  void retain_only(const LocalView& view, const KeepIf& still_useful = {});
+  // Forgets every entry and gives their memory back.
+  void clear();
   // Writes the cache atomically (util/fs.hpp), mode 0640. The message names the file.
   Result<void> save(const std::filesystem::path& file) const;
 

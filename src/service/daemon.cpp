@@ -318,7 +318,7 @@ private:
                {{"repository", repository.name},
                 {"outcome", std::string(sync::to_string(result.outcome))},
                 {"bytes_uploaded", result.bytes_uploaded},
-                {"files_uploaded", static_cast<std::uint64_t>(result.files_uploaded.size())},
+                {"files_uploaded", result.files_uploaded.count()},
                 {"generation", result.generation},
                 {"error", result.error ? result.error->message : ""}});
     auto json = sync::result_to_json(result) + "\n";

@@ -13,12 +13,13 @@
 namespace offsite::sync {
 namespace {
 
-void write_list(JsonWriter& json, std::string_view key, const std::vector<std::string>& items, std::size_t cap) {
+void write_list(JsonWriter& json, std::string_view key, const std::vector<std::string>& items, std::uint64_t count,
+                std::size_t cap) {
   json.key(key).begin_array();
   for (std::size_t i = 0; i < items.size() && i < cap; ++i)
     json.value(items[i]);
   json.end_array();
-  json.field(fmt::format("{}_count", key), static_cast<std::uint64_t>(items.size()));
+  json.field(fmt::format("{}_count", key), count);
 }
 
 } // namespace
@@ -46,8 +47,8 @@ std::string result_to_json(const SyncResult& result, std::size_t list_cap) {
   else
     json.null();
   json.field("dry_run", result.dry_run).field("bytes_uploaded", result.bytes_uploaded);
-  write_list(json, "files_uploaded", result.files_uploaded, list_cap);
-  write_list(json, "files_deleted", result.files_deleted, list_cap);
+  write_list(json, "files_uploaded", result.files_uploaded.listed(), result.files_uploaded.count(), list_cap);
+  write_list(json, "files_deleted", result.files_deleted.listed(), result.files_deleted.count(), list_cap);
   json.key("files_skipped").begin_array();
   for (std::size_t i = 0; i < result.files_skipped.size() && i < list_cap; ++i)
     json.begin_object()
@@ -55,7 +56,7 @@ std::string result_to_json(const SyncResult& result, std::size_t list_cap) {
         .field("reason", result.files_skipped[i].reason)
         .end_object();
   json.end_array().field("files_skipped_count", static_cast<std::uint64_t>(result.files_skipped.size()));
-  write_list(json, "warnings", result.warnings, list_cap);
+  write_list(json, "warnings", result.warnings, result.warnings.size(), list_cap);
   json.field("folders_committed", result.folders_committed).field("generation", result.generation).end_object();
   return json.take();
 }

@@ -21,6 +21,28 @@ struct SkippedFile {
   bool is_error = false; // an unreadable file or a name the target cannot hold: outcome failed
 };
 
+// One of the result's lists of paths (uploaded, deleted): how many there are, and the first
+// `cap` of them. A result names at most 1000 paths a list (result_to_json), so a sync of 200,000
+// files does not hold a second copy of every path only to report a thousand (BRIEF §8, memory).
+class PathList {
+public:
+  static constexpr std::size_t k_default_cap = 1000;
+  explicit PathList(std::size_t cap = k_default_cap) : m_cap(cap) {}
+
+  void add(std::string path) {
+    ++m_count;
+    if (m_listed.size() < m_cap) m_listed.push_back(std::move(path));
+  }
+  std::uint64_t count() const { return m_count; }
+  bool empty() const { return m_count == 0; }
+  const std::vector<std::string>& listed() const { return m_listed; } // the first min(count, cap)
+
+private:
+  std::size_t m_cap;
+  std::uint64_t m_count = 0;
+  std::vector<std::string> m_listed;
+};
+
 struct SyncResult {
   std::string repository;
   std::string started; // RFC 3339 UTC
@@ -29,8 +51,8 @@ struct SyncResult {
   std::optional<Error> error;
   bool dry_run = false;
   std::uint64_t bytes_uploaded = 0;
-  std::vector<std::string> files_uploaded;
-  std::vector<std::string> files_deleted;
+  PathList files_uploaded; // a dry run lists them all (sync.cpp, describe_plan)
+  PathList files_deleted;
   std::vector<SkippedFile> files_skipped;
   std::vector<std::string> warnings;
   std::uint64_t folders_committed = 0;

@@ -84,10 +84,17 @@ std::string journal_bytes(const std::string& repository_id, std::uint64_t base, 
   journal.txid = destinations.txid();
   journal.created_at = now_timestamp();
   journal.base_generation = base;
-  std::size_t expected = 512;
+  // Reserved at about its size: the bytes of a first sync of many files are held beside the
+  // plan, the moment such a sync's memory peaks, and a guess that falls short doubles them.
+  // {"path":"…","size":N,"mtime_ns":N} and a comma, plus ,"direct":true where it is so; escapes
+  // and names written in hex (rare) take their share of the slack.
+  auto digits = [](auto n) { return fmt::formatted_size("{}", n); };
+  std::size_t expected = 0;
   for (const auto& folder : plan.folders)
     for (const auto& file : folder.to_read)
-      expected += 100 + file.local.path.size(); // the members, the numbers, the path
+      expected += 32 + file.local.path.size() + digits(file.local.size) + digits(file.local.mtime_ns) +
+                  (file.placement == Placement::direct ? 14 : 0);
+  expected += expected / 64 + 512;
   manifest::JournalWriter writer(journal, expected);
   for (const auto& folder : plan.folders) {
     for (const auto& file : folder.to_read) {
@@ -103,11 +110,14 @@ std::string journal_bytes(const std::string& repository_id, std::uint64_t base, 
 }
 
 void describe_plan(SyncResult& result, const SyncPlan& plan) {
+  // A dry run prints what it would do, every path of it.
+  result.files_uploaded = PathList(SIZE_MAX);
+  result.files_deleted = PathList(SIZE_MAX);
   for (const auto& folder : plan.folders) {
     for (const auto& file : folder.to_read)
-      result.files_uploaded.push_back(file.local.path);
+      result.files_uploaded.add(file.local.path);
     for (const auto& entry : folder.to_delete)
-      result.files_deleted.push_back(entry.path);
+      result.files_deleted.add(entry.path);
   }
   result.bytes_uploaded = plan.bytes_to_read;
 }
@@ -346,7 +356,13 @@ private:
       log::warning("hash_cache.discarded",
                    {{"file", cache_file.string()}, {"reason", m_hash_cache.discarded_reason()}});
     auto plan = sync::make_plan(*view, m_committed, m_hash_cache);
-    m_hash_cache.retain_only(*view);
+    // The plan asks the cache only about touched files (hash_cache.hpp): only their entries can
+    // ever hit, and even they become the committed state's to hold once this sync commits them.
+    auto touched = [this](const repo::LocalFolder& folder, const repo::LocalFile& file) {
+      const auto* entry = m_committed.find(folder.path, file.path);
+      return entry && entry->size == file.size && entry->mtime_ns != file.mtime_ns;
+    };
+    m_hash_cache.retain_only(*view, touched);
     m_context.progress.bytes_total = plan.bytes_to_read;
     for (const auto& folder : plan.folders)
       m_context.progress.files_total += folder.to_read.size();
@@ -395,7 +411,8 @@ private:
       // The first complete commit of a takeover: what the new state does not name goes (§5.8).
       auto removed = co_await remove_unnamed_files(m_target, m_committed);
       if (!removed) co_return Unexpected(std::move(removed).error());
-      m_result.files_deleted.insert(m_result.files_deleted.end(), removed->begin(), removed->end());
+      for (auto& path : *removed)
+        m_result.files_deleted.add(std::move(path));
       std::error_code ignored;
       std::filesystem::remove(m_state_dir / "adopt-existing", ignored);
     }

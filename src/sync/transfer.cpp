@@ -31,21 +31,20 @@ void Transfer::wake_committer() {
   if (m_wakeup) m_wakeup->cancel();
 }
 
-void Transfer::record(std::size_t folder_index, const PlannedFile& file, const FileOutcome& outcome) {
-  auto& folder = m_folders[folder_index];
+void Transfer::record(const Job& job, const PlannedFile& file, const FileOutcome& outcome) {
+  auto& folder = m_folders[job.folder];
   switch (outcome.kind) {
   case FileOutcome::Kind::uploaded: {
     folder.entries.push_back(outcome.entry);
     if (auto destination = m_destinations->of(file); !destination.direct)
       folder.pending.push_back({file.local.path, std::move(destination.staged)});
-    m_hash_cache.store(file.local, outcome.entry.xxh3_128);
-    m_result.files_uploaded.push_back(file.local.path);
+    m_result.files_uploaded.add(file.local.path);
     m_result.bytes_uploaded += outcome.bytes_sent;
     break;
   }
   case FileOutcome::Kind::same_bytes:
     folder.entries.push_back(outcome.entry);
-    m_hash_cache.store(file.local, outcome.entry.xxh3_128);
+    folder.same_bytes.emplace_back(job.file, outcome.entry.xxh3_128);
     break;
   case FileOutcome::Kind::changed_while_read:
   case FileOutcome::Kind::unreadable:
@@ -102,7 +101,7 @@ asio::awaitable<void> Transfer::worker() {
       break;
     }
     failpoint("upload");
-    record(job.folder, file, *outcome);
+    record(job, file, *outcome);
     if (--m_folders[job.folder].remaining == 0) folder_done(job.folder);
   }
 }
@@ -132,7 +131,10 @@ void Transfer::release(const std::vector<std::size_t>& indices, bool committed) 
   for (auto index : indices) {
     auto& folder = m_folders[index];
     m_files_awaiting_commit -= std::exchange(folder.awaiting_commit, 0);
-    if (committed) *folder.plan = FolderPlan{}; // its plan is not needed again
+    if (!committed) continue;
+    folder.committed = true;
+    *folder.plan = FolderPlan{}; // its plan is not needed again
+    std::exchange(folder.same_bytes, {});
   }
   m_room->cancel(); // the uploads waiting for room look again
 }
@@ -160,7 +162,8 @@ asio::awaitable<Result<void>> Transfer::commit(std::vector<std::size_t> indices)
   failpoint("commit");
   m_result.generation = *generation;
   m_result.folders_committed += folders;
-  m_result.files_deleted.insert(m_result.files_deleted.end(), deleted.begin(), deleted.end());
+  for (auto& path : deleted)
+    m_result.files_deleted.add(std::move(path));
   log::info("sync.committed", {{"repository", m_result.repository},
                                {"generation", *generation},
                                {"folders", static_cast<std::uint64_t>(folders)}});
@@ -223,7 +226,6 @@ asio::awaitable<Result<void>> Transfer::run(SyncPlan& plan, const Destinations& 
   }
   for (std::size_t i = 0; i < m_folders.size(); ++i)
     if (m_folders[i].remaining == 0) folder_done(i); // deletions or metadata only
-  m_result.files_uploaded.reserve(m_result.files_uploaded.size() + m_jobs.size());
 
   // The sync's stop request reaches the workers through their own stopper.
   m_forward_slot = m_stopper.new_slot();
@@ -252,7 +254,24 @@ asio::awaitable<Result<void>> Transfer::run(SyncPlan& plan, const Destinations& 
   }
   if (workers == 0 && on_last_read) on_last_read();
   m_progress.phase = "uploading";
-  co_return co_await committer();
+  auto committed = co_await committer();
+  update_hash_cache();
+  co_return committed;
+}
+
+void Transfer::update_hash_cache() {
+  // What the plan kept of the cache are touched files it proved equal (repo/hash_cache.hpp); a
+  // committed folder's entries say as much, so a transfer that committed every folder leaves
+  // nothing for the cache to say.
+  if (std::all_of(m_folders.begin(), m_folders.end(), [](const FolderState& f) { return f.committed; })) {
+    m_hash_cache.clear();
+    return;
+  }
+  for (auto& folder : m_folders) {
+    if (folder.committed) continue;
+    for (const auto& [index, hash] : folder.same_bytes)
+      m_hash_cache.store(folder.plan->to_read[index].local, hash);
+  }
 }
 
 } // namespace offsite::sync

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <asio/awaitable.hpp>
@@ -19,6 +20,7 @@
 #include "sync/transaction.hpp"
 #include "sync/uploader.hpp"
 #include "target/async_semaphore.hpp"
+#include "util/hash128.hpp"
 #include "util/stopper.hpp"
 
 namespace offsite::target {
@@ -65,6 +67,11 @@ private:
     std::vector<manifest::PendingEntry> pending;
     std::size_t awaiting_commit = 0; // entries counted in m_files_awaiting_commit
     bool queued = false;
+    bool committed = false;
+    // Touched files whose bytes proved equal to the committed ones: (index in plan->to_read, hash).
+    // Should the folder not commit, the hash cache keeps them, so the next sync need not read
+    // them again; once it commits, its committed entries say as much.
+    std::vector<std::pair<std::size_t, Hash128>> same_bytes;
   };
   struct Job {
     std::size_t folder;
@@ -74,7 +81,9 @@ private:
   asio::awaitable<void> worker();
   asio::awaitable<void> wait_for_commits();
   asio::awaitable<Result<void>> committer();
-  void record(std::size_t folder, const PlannedFile& file, const FileOutcome& outcome);
+  void record(const Job& job, const PlannedFile& file, const FileOutcome& outcome);
+  // After the transfer: the hash cache keeps only what folders that did not commit proved.
+  void update_hash_cache();
   void folder_done(std::size_t folder);
   FolderCommit make_commit(FolderState& folder);
   // After the commit of `indices` (failed or not): their files no longer wait; a committed

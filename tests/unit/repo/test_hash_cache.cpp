@@ -164,6 +164,27 @@ BOOST_AUTO_TEST_CASE(retain_only_drops_paths_gone_or_changed) {
   BOOST_TEST(!cache.lookup(gone));
 }
 
+BOOST_AUTO_TEST_CASE(retain_only_keeps_only_what_the_predicate_approves_and_clear_forgets_all) {
+  HashCache cache;
+  auto approved = file_named("approved", 1), refused = file_named("refused", 2);
+  cache.store(approved, hash_number(1));
+  cache.store(refused, hash_number(2));
+  std::vector<std::string> asked;
+  cache.retain_only(view_of({approved, refused}), [&](const LocalFolder&, const LocalFile& file) {
+    asked.push_back(file.path);
+    return file.path == "approved";
+  });
+  BOOST_TEST(asked.size() == 2u);
+  BOOST_TEST(cache.size() == 1u);
+  BOOST_TEST((cache.lookup(approved) == hash_number(1)));
+  BOOST_TEST(!cache.lookup(refused));
+  cache.clear();
+  BOOST_TEST(cache.size() == 0u);
+  BOOST_TEST(!cache.lookup(approved));
+  cache.store(refused, hash_number(3)); // still usable after clear()
+  BOOST_TEST((cache.lookup(refused) == hash_number(3)));
+}
+
 // retain_only() compacts in place: the kept entries after dropped ones move forward, with their
 // paths, and still hit, survive a save and load, and take new entries after them.
 BOOST_AUTO_TEST_CASE(retain_only_keeps_later_entries_whole) {

@@ -319,6 +319,7 @@ public:
     auto run = [&]() { return sync::run_sync(context, repository, service, request); };
     auto result = run_coro(run);
     last_bytes_sent = progress.transfer.bytes_sent;
+    last_bytes_to_read = progress.bytes_total;
     return result;
   }
   // One run_sync() on a fresh, fault-free target over the store: the next run.
@@ -338,7 +339,8 @@ public:
   config::Repository repository;
   config::Service service;
   asio::thread_pool pool{2};
-  std::uint64_t last_bytes_sent = 0; // TransferCounters::bytes_sent of the last sync()
+  std::uint64_t last_bytes_sent = 0;    // TransferCounters::bytes_sent of the last sync()
+  std::uint64_t last_bytes_to_read = 0; // the last sync()'s plan: bytes of the files it reads
 
 private:
   TempDir m_repository_dir;

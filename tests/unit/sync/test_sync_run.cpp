@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
 
+#include "repo/hash_cache.hpp"
 #include "support.hpp"
 
 using namespace offsite;
@@ -64,7 +65,7 @@ BOOST_AUTO_TEST_CASE(first_sync_mirrors_the_repository) {
   BOOST_TEST(result.generation >= 1u);
   BOOST_TEST(result.generation <= k_small_folders);
   BOOST_TEST(result.folders_committed == k_small_folders);
-  BOOST_TEST(result.files_uploaded.size() == k_small_files);
+  BOOST_TEST(result.files_uploaded.count() == k_small_files);
   BOOST_TEST(result.bytes_uploaded == 1024u * 1024 + 5 * 1024 + 70 * 1024 + 3 * 1024 + 17 + 5);
   BOOST_TEST(bench.last_bytes_sent == result.bytes_uploaded);
   auto id = bench.repository_id();
@@ -158,10 +159,11 @@ BOOST_AUTO_TEST_CASE(next_day_changes_end_equal) {
   BOOST_TEST(bench.mirror_difference() == "");
   BOOST_TEST(bench.transaction_leftovers().empty());
   // The touched file (same bytes) is not sent again.
-  BOOST_TEST(sorted(result.files_uploaded) ==
+  BOOST_TEST(sorted(result.files_uploaded.listed()) ==
                  (std::vector<std::string>{"PC-1/Daily/sub/inc-2.img", "PC-1/Weekly/w.img"}),
              boost::test_tools::per_element());
-  BOOST_TEST(result.files_deleted == (std::vector<std::string>{"PC-2/Daily/d.img"}), boost::test_tools::per_element());
+  BOOST_TEST(result.files_deleted.listed() == (std::vector<std::string>{"PC-2/Daily/d.img"}),
+             boost::test_tools::per_element());
   BOOST_TEST(result.bytes_uploaded == 9u * 1024 + 70 * 1024);
   auto state = committed_state(bench.store, bench.repository_id());
   BOOST_TEST(state.folders.count("PC-2/Daily") == 0u); // its only file is gone
@@ -180,6 +182,60 @@ BOOST_AUTO_TEST_CASE(next_day_changes_end_equal) {
 // Uploads wait for commits when files of finished folders pile up (transfer.hpp): a first sync of
 // many small folders, whose uploads outrun commit and apply, holds a bounded backlog. Counted
 // from the outside: files whose upload started against files named by the records written.
+// The hash cache holds only what the committed state cannot say (repo/hash_cache.hpp): after a
+// sync that commits everything it is empty, and a touched file whose equal bytes a sync proved
+// but could not commit is not read again by the next sync.
+BOOST_AUTO_TEST_CASE(hash_cache_keeps_only_touched_files_that_a_failed_commit_proved_equal) {
+  Bench bench;
+  bench.put("PC-1/Daily/a.img", 50 * 1024);
+  bench.put("PC-1/Daily/b.img", 20 * 1024);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  auto cache_file = sync::repository_state_dir(bench.service.state_dir, bench.repository.name) / "hash-cache";
+  BOOST_TEST(repo::HashCache::load(cache_file).size() == 0u); // the committed state says it all
+
+  bench.touch("PC-1/Daily/a.img", k_day2_s);
+  MemoryTarget failing(bench.store);
+  failing.fail_path(Op::write_new_file, "commits/", ErrorKind::permanent);
+  auto failed = bench.sync(failing);
+  BOOST_TEST_REQUIRE((failed.outcome != Outcome::success));
+  BOOST_TEST(bench.last_bytes_to_read == 50u * 1024); // read, to learn that its bytes are the same
+  BOOST_TEST(repo::HashCache::load(cache_file).size() == 1u);
+
+  auto next = bench.sync();
+  BOOST_TEST_REQUIRE((next.outcome == Outcome::success), error_message(next));
+  BOOST_TEST(bench.last_bytes_to_read == 0u); // the cache proved it: not read again
+  BOOST_TEST(next.files_uploaded.empty());
+  auto state = committed_state(bench.store, bench.repository_id());
+  const auto* a = state.find_any("PC-1/Daily/a.img");
+  BOOST_TEST_REQUIRE(a != nullptr);
+  BOOST_TEST(a->mtime_ns == k_day2_s * 1'000'000'000); // committed with its new mtime
+  BOOST_TEST(repo::HashCache::load(cache_file).size() == 0u);
+}
+
+// A result names the first 1000 paths of a list and counts them all; a dry run names them all.
+BOOST_AUTO_TEST_CASE(result_lists_name_the_first_thousand_paths_and_count_them_all) {
+  sync::SyncResult result;
+  for (int i = 0; i < 1500; ++i)
+    result.files_uploaded.add(fmt::format("PC-1/Daily/f-{:04}.img", i));
+  BOOST_TEST(result.files_uploaded.count() == 1500u);
+  BOOST_TEST_REQUIRE(result.files_uploaded.listed().size() == 1000u);
+  BOOST_TEST(result.files_uploaded.listed().back() == "PC-1/Daily/f-0999.img");
+  auto json = sync::result_to_json(result);
+  BOOST_TEST(json.find("\"files_uploaded_count\":1500") != std::string::npos, json.substr(0, 300));
+  BOOST_TEST(json.find("f-0999.img") != std::string::npos);
+  BOOST_TEST(json.find("f-1000.img") == std::string::npos);
+
+  Bench bench;
+  for (int i = 0; i < 1001; ++i)
+    bench.put_text(fmt::format("PC-1/Daily/f-{:04}.img", i), "x");
+  sync::SyncRequest dry;
+  dry.dry_run = true;
+  auto planned = bench.sync(dry);
+  BOOST_TEST_REQUIRE((planned.outcome == Outcome::success), error_message(planned));
+  BOOST_TEST(planned.files_uploaded.count() == 1001u);
+  BOOST_TEST(planned.files_uploaded.listed().size() == 1001u);
+}
+
 BOOST_AUTO_TEST_CASE(uploads_wait_while_finished_folders_await_their_commit) {
   Bench bench;
   put_single_file_folders(bench, 48);
@@ -224,7 +280,7 @@ BOOST_AUTO_TEST_CASE(a_stop_reaches_uploads_waiting_for_commits) {
   auto request = with_commit_backlog_limit(1);
   auto stopped = bench.sync(recorder, request, stopper);
   BOOST_TEST((stopped.outcome == Outcome::incomplete));
-  BOOST_TEST(stopped.files_uploaded.size() < 40u);
+  BOOST_TEST(stopped.files_uploaded.count() < 40u);
   bench.later();
   expect_next_sync_completes(bench, request);
 }
@@ -239,7 +295,7 @@ BOOST_AUTO_TEST_CASE(a_failed_upload_ends_uploads_waiting_for_commits) {
   auto request = with_commit_backlog_limit(1);
   auto failed = bench.sync(memory, request);
   BOOST_TEST((failed.outcome == Outcome::failed));
-  BOOST_TEST(failed.files_uploaded.size() < 40u);
+  BOOST_TEST(failed.files_uploaded.count() < 40u);
   expect_next_sync_completes(bench, request);
 }
 
@@ -254,7 +310,7 @@ BOOST_AUTO_TEST_CASE(a_folder_larger_than_the_commit_backlog_limit_completes) {
   auto request = with_commit_backlog_limit(3);
   auto result = bench.sync(request);
   BOOST_TEST_REQUIRE((result.outcome == Outcome::success));
-  BOOST_TEST(result.files_uploaded.size() == 18u);
+  BOOST_TEST(result.files_uploaded.count() == 18u);
   BOOST_TEST(bench.mirror_difference() == "");
 }
 
@@ -339,7 +395,7 @@ BOOST_AUTO_TEST_CASE(delete_guard_refuses_and_writes_nothing) {
   BOOST_TEST(error_message(allowed) == "");
   BOOST_TEST((allowed.outcome == Outcome::success));
   BOOST_TEST(bench.mirror_difference() == "");
-  BOOST_TEST(allowed.files_deleted.size() == 4u);
+  BOOST_TEST(allowed.files_deleted.count() == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(change_guard_refuses_a_rewritten_repository) {
@@ -463,7 +519,7 @@ BOOST_AUTO_TEST_CASE(files_the_target_cannot_hold_are_reported_and_keep_their_co
   BOOST_TEST_REQUIRE(result.files_skipped.size() == 1u);
   BOOST_TEST(result.files_skipped[0].path == "PC-1/Daily/big.img");
   BOOST_TEST(result.files_skipped[0].reason.find("larger than the target can hold") != std::string::npos);
-  BOOST_TEST(result.files_uploaded == std::vector<std::string>{"PC-1/Daily/new.img"});
+  BOOST_TEST(result.files_uploaded.listed() == std::vector<std::string>{"PC-1/Daily/new.img"});
   auto mirror = mirror_files(*bench.store);
   BOOST_TEST_REQUIRE(mirror.count("PC-1/Daily/big.img") == 1u);
   BOOST_TEST(mirror.at("PC-1/Daily/big.img").size == 3000u); // the committed copy stays
