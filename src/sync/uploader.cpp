@@ -23,6 +23,13 @@
 // (a failed part, the sync's stop), this coroutine waits for every task it started before it
 // returns, since they write from its buffers.
 //
+// Chunk hashes. A file larger than one chunk is also hashed chunk by chunk, in the same read,
+// and its entry keeps those hashes (chunk_size, chunks: docs/remote-format.md). A touched file
+// (same size, new mtime) must be hashed before it is uploaded, lest an unchanged file be sent
+// again; with its committed chunk hashes that stops at the first chunk that differs, so a full
+// rewritten in place is read about once, not twice (once to hash it, once to upload it). The
+// chunks read to compare are read again for the upload, from the page cache.
+//
 // A file that changes while it is read (backups allowed during the sync) is never committed
 // torn: its size, mtime and ctime are compared after the last read, and on a difference its upload
 // is discarded and its committed version stays (BRIEF §5.6).
@@ -59,6 +66,15 @@ using namespace asio::experimental::awaitable_operators;
 struct ReadState {
   repo::FileReader reader;
   Xxh3Hasher hasher;
+  // A file of more than one chunk also gets the hash of each chunk (reads start at chunk
+  // boundaries and are a chunk long, but for the last): see "Chunk hashes" above.
+  bool hash_chunks = false;
+  std::vector<Hash128> chunk_hashes;
+
+  void restart() {
+    hasher.reset();
+    chunk_hashes.clear();
+  }
 };
 
 // Reads [offset, offset + buffer.size()) and hashes it, on the pool.
@@ -66,10 +82,30 @@ asio::awaitable<Result<std::size_t>> read_and_hash(asio::thread_pool& pool, Read
                                                    std::span<std::byte> buffer) {
   auto work = [&state, offset, buffer]() -> Result<std::size_t> {
     auto got = state.reader.read_at(offset, buffer);
-    if (got) state.hasher.update(buffer.first(*got));
+    if (got) {
+      state.hasher.update(buffer.first(*got));
+      if (state.hash_chunks && *got > 0) state.chunk_hashes.push_back(xxh3_128(buffer.first(*got)));
+    }
     return got;
   };
   co_return co_await offload(pool, std::move(work));
+}
+
+// A touched file whose committed entry has chunk hashes of this chunk size: compares chunk by
+// chunk and stops at the first that differs. True when every chunk and the whole hash match.
+asio::awaitable<Result<bool>> same_chunks(asio::thread_pool& pool, ReadState& state,
+                                          const manifest::FileEntry& committed, std::uint64_t size,
+                                          std::span<std::byte> buffer, TransferCounters& counters) {
+  std::uint64_t offset = 0;
+  for (const auto& expected : committed.chunks) {
+    auto span = buffer.first(static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset)));
+    auto got = co_await read_and_hash(pool, state, offset, span);
+    if (!got) co_return Unexpected(std::move(got).error());
+    counters.bytes_read += *got;
+    if (*got != span.size() || state.chunk_hashes.back() != expected) co_return false;
+    offset += *got;
+  }
+  co_return offset == size&& state.hasher.digest() == committed.xxh3_128;
 }
 
 // Hashes [0, length) without uploading it: the prefix a resumed upload already holds.
@@ -333,6 +369,7 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
   auto opened = co_await offload(pool, std::move(opener));
   if (!opened) co_return unreadable(opened.error());
   ReadState state{std::move(*opened), Xxh3Hasher{}};
+  state.hash_chunks = file.local.size > settings.chunk_size;
   const auto& at_open = state.reader.stat_at_open();
   if (at_open.size != file.local.size || at_open.mtime_ns != file.local.mtime_ns) {
     outcome.kind = FileOutcome::Kind::changed_while_read;
@@ -340,7 +377,22 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
   }
 
   bool hash_first = (file.change == FileChange::touched && file.committed) || file.change == FileChange::adopted;
-  if (hash_first) {
+  bool by_chunks = hash_first && file.committed && state.hash_chunks &&
+                   file.committed->chunk_size == settings.chunk_size && !file.committed->chunks.empty();
+  std::vector<std::byte> front;
+  if (by_chunks) {
+    front.resize(static_cast<std::size_t>(settings.chunk_size));
+    auto same = co_await same_chunks(pool, state, *file.committed, file.local.size, front, counters);
+    if (!same) co_return unreadable(same.error());
+    if (*same) {
+      outcome.kind = FileOutcome::Kind::same_bytes;
+      outcome.entry.xxh3_128 = file.committed->xxh3_128;
+      outcome.entry.chunk_size = file.committed->chunk_size;
+      outcome.entry.chunks = file.committed->chunks;
+      co_return outcome;
+    }
+    state.restart();
+  } else if (hash_first) {
     auto hasher = [&state, size = file.local.size]() { return repo::hash_file(state.reader, size); };
     auto hash = co_await offload(pool, std::move(hasher));
     if (!hash) co_return unreadable(hash.error());
@@ -349,12 +401,16 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
     if (!file.committed || *hash == file.committed->xxh3_128) {
       outcome.kind = FileOutcome::Kind::same_bytes;
       outcome.entry.xxh3_128 = *hash;
+      if (file.committed && file.committed->chunk_size == settings.chunk_size) {
+        outcome.entry.chunk_size = file.committed->chunk_size;
+        outcome.entry.chunks = file.committed->chunks;
+      }
       co_return outcome;
     }
   }
   state.reader.advise_sequential();
 
-  std::vector<std::byte> front(static_cast<std::size_t>(
+  front.resize(static_cast<std::size_t>(
       std::min<std::uint64_t>(settings.chunk_size, std::max<std::uint64_t>(file.local.size, 1))));
   std::vector<std::byte> back(front.size());
   std::string resume_token = destination.resume_token;
@@ -380,7 +436,7 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
         resume_token.clear();
       }
     }
-    state.hasher.reset();
+    state.restart();
     if (auto prefix = co_await hash_prefix(pool, state, offset, front, counters); !prefix)
       co_return unreadable(prefix.error());
     bool local_failure = false;
@@ -406,6 +462,10 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
     resuming = true;
   }
   outcome.entry.xxh3_128 = state.hasher.digest();
+  if (state.hash_chunks) {
+    outcome.entry.chunk_size = settings.chunk_size;
+    outcome.entry.chunks = std::move(state.chunk_hashes);
+  }
 
   auto now = state.reader.stat();
   if (!now) co_return unreadable(now.error());

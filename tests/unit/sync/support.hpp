@@ -320,6 +320,7 @@ public:
     auto result = run_coro(run);
     last_bytes_sent = progress.transfer.bytes_sent;
     last_bytes_to_read = progress.bytes_total;
+    last_bytes_read = progress.transfer.bytes_read;
     return result;
   }
   // One run_sync() on a fresh, fault-free target over the store: the next run.
@@ -341,6 +342,7 @@ public:
   asio::thread_pool pool{2};
   std::uint64_t last_bytes_sent = 0;    // TransferCounters::bytes_sent of the last sync()
   std::uint64_t last_bytes_to_read = 0; // the last sync()'s plan: bytes of the files it reads
+  std::uint64_t last_bytes_read = 0;    // TransferCounters::bytes_read of the last sync()
 
 private:
   TempDir m_repository_dir;

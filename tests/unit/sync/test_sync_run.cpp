@@ -212,6 +212,77 @@ BOOST_AUTO_TEST_CASE(hash_cache_keeps_only_touched_files_that_a_failed_commit_pr
   BOOST_TEST(repo::HashCache::load(cache_file).size() == 0u);
 }
 
+// A file of more than one chunk keeps the hash of each chunk; a touched one is compared chunk by
+// chunk, so a full rewritten in place (same size) is read about once instead of twice.
+std::vector<std::string> hex_of(const std::vector<Hash128>& hashes) {
+  std::vector<std::string> out;
+  for (const auto& hash : hashes)
+    out.push_back(hash.to_hex());
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(large_files_keep_chunk_hashes_and_a_rewrite_in_place_is_read_about_once) {
+  Bench bench; // chunk_size 64 KiB
+  const std::uint64_t chunk = bench.repository.chunk_size;
+  const std::uint64_t size = 4 * chunk + 44 * 1024; // five chunks, the last one short
+  bench.put("PC-1/Daily/full.img", size, 1);
+  bench.put("PC-1/Daily/inc.img", 10 * 1024);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  auto chunk_hashes = [&]() {
+    std::ifstream in(bench.root() / "PC-1/Daily/full.img", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<Hash128> hashes;
+    for (std::size_t at = 0; at < bytes.size(); at += chunk)
+      hashes.push_back(xxh3_128(std::string_view(bytes).substr(at, chunk)));
+    return hashes;
+  };
+  auto committed_full = [&]() {
+    auto state = committed_state(bench.store, bench.repository_id());
+    const auto* entry = state.find_any("PC-1/Daily/full.img");
+    BOOST_TEST_REQUIRE(entry != nullptr);
+    return *entry;
+  };
+  auto first = committed_full();
+  BOOST_TEST(first.chunk_size == chunk);
+  BOOST_TEST(hex_of(first.chunks) == hex_of(chunk_hashes()), boost::test_tools::per_element());
+  auto state = committed_state(bench.store, bench.repository_id());
+  BOOST_TEST(state.find_any("PC-1/Daily/inc.img")->chunks.empty()); // one chunk: the file's own hash
+
+  // Touched, same bytes: read once to compare, not uploaded; the chunk hashes stay.
+  bench.touch("PC-1/Daily/full.img", k_day2_s);
+  auto touched = bench.sync();
+  BOOST_TEST_REQUIRE((touched.outcome == Outcome::success), error_message(touched));
+  BOOST_TEST(touched.files_uploaded.empty());
+  BOOST_TEST(bench.last_bytes_read == size);
+  BOOST_TEST(hex_of(committed_full().chunks) == hex_of(first.chunks), boost::test_tools::per_element());
+  BOOST_TEST(committed_full().mtime_ns == k_day2_s * 1'000'000'000);
+
+  // Rewritten in place, same size: the first chunk differs, so the compare stops there and the
+  // upload reads it again: size + one chunk, not twice the size.
+  bench.put("PC-1/Daily/full.img", size, 2, k_day2_s + 86400);
+  auto rewritten = bench.sync();
+  BOOST_TEST_REQUIRE((rewritten.outcome == Outcome::success), error_message(rewritten));
+  BOOST_TEST(rewritten.files_uploaded.listed() == std::vector<std::string>{"PC-1/Daily/full.img"},
+             boost::test_tools::per_element());
+  BOOST_TEST(bench.last_bytes_read == size + chunk);
+  BOOST_TEST(hex_of(committed_full().chunks) == hex_of(chunk_hashes()), boost::test_tools::per_element());
+  BOOST_TEST(bench.mirror_difference() == "");
+
+  // Only the last chunk differs: every chunk is compared, then the file is uploaded.
+  {
+    std::fstream out(bench.root() / "PC-1/Daily/full.img", std::ios::binary | std::ios::in | std::ios::out);
+    out.seekp(static_cast<std::streamoff>(size - 1));
+    out.put('\x5a');
+  }
+  bench.touch("PC-1/Daily/full.img", k_day2_s + 2 * 86400);
+  auto tail = bench.sync();
+  BOOST_TEST_REQUIRE((tail.outcome == Outcome::success), error_message(tail));
+  BOOST_TEST(tail.files_uploaded.count() == 1u);
+  BOOST_TEST(bench.last_bytes_read == 2 * size);
+  BOOST_TEST(hex_of(committed_full().chunks) == hex_of(chunk_hashes()), boost::test_tools::per_element());
+  BOOST_TEST(bench.mirror_difference() == "");
+}
+
 // A result names the first 1000 paths of a list and counts them all; a dry run names them all.
 BOOST_AUTO_TEST_CASE(result_lists_name_the_first_thousand_paths_and_count_them_all) {
   sync::SyncResult result;
