@@ -283,6 +283,36 @@ BOOST_AUTO_TEST_CASE(large_files_keep_chunk_hashes_and_a_rewrite_in_place_is_rea
   BOOST_TEST(bench.mirror_difference() == "");
 }
 
+// A MemoryTarget that counts the moves into place running at once.
+class RenameOverlapProbe : public MemoryTarget {
+public:
+  using MemoryTarget::MemoryTarget;
+  int most_renames_at_once = 0;
+
+  asio::awaitable<Result<void>> rename_to_new(std::string from, std::string to) override {
+    most_renames_at_once = std::max(most_renames_at_once, ++m_renames);
+    auto moved = co_await MemoryTarget::rename_to_new(std::move(from), std::move(to));
+    --m_renames;
+    co_return moved;
+  }
+
+private:
+  int m_renames = 0;
+};
+
+// The apply moves files into place four at a time (transaction.cpp), not one after another.
+BOOST_AUTO_TEST_CASE(apply_overlaps_its_moves) {
+  Bench bench;
+  for (int i = 0; i < 8; ++i)
+    bench.put(fmt::format("PC-1/Daily/f-{}.img", i), 1024);
+  RenameOverlapProbe probe(bench.store);
+  auto result = bench.sync(probe);
+  BOOST_TEST_REQUIRE((result.outcome == Outcome::success), error_message(result));
+  BOOST_TEST(probe.most_renames_at_once >= 2);
+  BOOST_TEST(probe.most_renames_at_once <= 4);
+  BOOST_TEST(bench.mirror_difference() == "");
+}
+
 // A result names the first 1000 paths of a list and counts them all; a dry run names them all.
 BOOST_AUTO_TEST_CASE(result_lists_name_the_first_thousand_paths_and_count_them_all) {
   sync::SyncResult result;
