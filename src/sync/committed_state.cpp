@@ -25,6 +25,7 @@
 
 #include "manifest/remote_path.hpp"
 
+#include "sync/lanes.hpp"
 #include "sync/manifest_cache.hpp"
 #include "sync/remote_layout.hpp"
 #include "target/target.hpp"
@@ -78,11 +79,9 @@ Result<manifest::CommitRecord> parse_commit_record(const target::Target& target,
 }
 
 // Reading the folder manifests a record names. On a no-change sync they are most of what is read
-// from the target, so k_manifest_lanes of them are read at once: one round trip (or disk seek)
-// each, overlapped. Each lane takes the next manifest not yet taken; results land in the slot of
+// from the target, so they are read in lanes (lanes.hpp), four at once: one round trip (or disk
+// seek) each, overlapped. Each lane takes the next manifest not yet taken; results land in the slot of
 // their manifest, and the first failure stops the lanes at their next manifest.
-constexpr int k_manifest_lanes = 4;
-
 struct ManifestReads {
   const manifest::CommitRecord& record;
   ManifestCache* cache;                                      // null: every manifest from the target
@@ -148,12 +147,8 @@ asio::awaitable<Result<std::map<std::string, manifest::FolderManifest>>>
 read_manifests(target::Target& target, manifest::CommitRecord record, bool& unreadable, ManifestCache* cache) {
   ManifestReads reads{record, cache, {}, 0, {}, false};
   reads.read.resize(record.folders.size());
-  static_assert(k_manifest_lanes == 4, "the lanes below");
-  auto lane_1 = manifest_lane(target, reads);
-  auto lane_2 = manifest_lane(target, reads);
-  auto lane_3 = manifest_lane(target, reads);
-  auto lane_4 = manifest_lane(target, reads);
-  co_await (std::move(lane_1) && std::move(lane_2) && std::move(lane_3) && std::move(lane_4));
+  auto lane = [&target, &reads] { return manifest_lane(target, reads); };
+  co_await run_in_lanes(lane);
   unreadable = reads.unreadable;
   if (reads.failure) co_return Unexpected(std::move(*reads.failure));
   std::map<std::string, manifest::FolderManifest> folders;

@@ -24,9 +24,9 @@
 #include <chrono>
 #include <optional>
 
-#include <asio/experimental/awaitable_operators.hpp>
 #include <fmt/format.h>
 
+#include "sync/lanes.hpp"
 #include "sync/manifest_cache.hpp"
 #include "sync/remote_layout.hpp"
 #include "target/target.hpp"
@@ -35,8 +35,6 @@
 
 namespace offsite::sync {
 namespace {
-
-using namespace asio::experimental::awaitable_operators;
 
 constexpr std::uint64_t k_max_record_size = 256ull << 20;
 
@@ -222,12 +220,11 @@ asio::awaitable<Result<std::uint64_t>> Committer::commit(std::vector<FolderCommi
 
 namespace {
 
-// The apply's steps run four at a time. Each moves one file into place or removes one, no two
+// The apply's steps run four at a time (lanes.hpp). Each moves one file into place or removes one, no two
 // touch the same path (a deleted path the state names again is skipped), and each is idempotent,
 // so their order does not matter, after a crash either. On a remote, each step costs round trips;
 // on a local disk, removing a large file can take tens of milliseconds (freeing its blocks, a
-// discard where the file system is mounted with it); four lanes overlap them.
-constexpr int k_apply_lanes = 4;
+// discard where the file system is mounted with it); the lanes overlap them.
 
 struct ApplyWork {
   const std::vector<manifest::PendingEntry>& pending;
@@ -298,12 +295,8 @@ asio::awaitable<Result<void>> apply_commit(target::Target& target, const std::ve
   auto capabilities = target.capabilities();
   bool move_replaces = capabilities.replace_is_atomic && !capabilities.exclusive_rename;
   ApplyWork work{pending, deleted, state, move_replaces, 0, std::nullopt};
-  static_assert(k_apply_lanes == 4, "the lanes below");
-  auto lane_1 = apply_lane(target, work);
-  auto lane_2 = apply_lane(target, work);
-  auto lane_3 = apply_lane(target, work);
-  auto lane_4 = apply_lane(target, work);
-  co_await (std::move(lane_1) && std::move(lane_2) && std::move(lane_3) && std::move(lane_4));
+  auto lane = [&target, &work] { return apply_lane(target, work); };
+  co_await run_in_lanes(lane);
   if (work.failure) co_return Unexpected(std::move(*work.failure));
   co_return Result<void>{};
 }
