@@ -153,7 +153,7 @@ private:
   }
 
   void add_file(std::vector<LocalFile>& files, std::string path, const EntryStat& stat) {
-    files.push_back(LocalFile{std::move(path), stat.size, stat.mtime_ns, stat.inode, stat.device, stat.ctime_ns});
+    files.push_back(LocalFile{std::move(path), stat.size, stat.mtime_ns, stat.inode, stat.ctime_ns});
     m_total_bytes += stat.size;
     ++m_file_count;
   }

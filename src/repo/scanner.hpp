@@ -17,7 +17,6 @@ struct LocalFile {
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
   std::uint64_t inode = 0;
-  std::uint64_t device = 0;
   std::int64_t ctime_ns = 0;
 };
 

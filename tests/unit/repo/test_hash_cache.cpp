@@ -14,8 +14,8 @@ namespace stdfs = std::filesystem;
 namespace {
 
 LocalFile file_named(std::string path, std::uint64_t n) {
-  return LocalFile{std::move(path), 1000 + n, 1'700'000'000'000'000'000 + static_cast<std::int64_t>(n),
-                   42 + n,          7,        1'700'000'000'500'000'000 + static_cast<std::int64_t>(n)};
+  return LocalFile{std::move(path), 1000 + n, 1'700'000'000'000'000'000 + static_cast<std::int64_t>(n), 42 + n,
+                   1'700'000'000'500'000'000 + static_cast<std::int64_t>(n)};
 }
 
 Hash128 hash_number(std::uint64_t n) { return Hash128{n * 0x9e3779b97f4a7c15ull, ~n}; }

@@ -17,7 +17,6 @@ repo::LocalFile local(std::string path, std::uint64_t size, std::int64_t mtime_n
   file.size = size;
   file.mtime_ns = mtime_ns;
   file.inode = inode;
-  file.device = 1;
   file.ctime_ns = mtime_ns;
   return file;
 }
