@@ -93,14 +93,16 @@ bool has_prefix_component(std::string_view path, std::string_view first) {
 }
 
 Result<void> check_chunks(const Where& where, std::size_t i, const FileEntry& file) {
-  if (file.chunk_size == 0) {
-    if (!file.chunks.empty()) return where.fail(Where::at("files", i, "chunks"), "present without a chunk_size");
+  std::uint64_t chunk_size = file.chunks.chunk_size();
+  const auto& hashes = file.chunks.hashes();
+  if (chunk_size == 0) {
+    if (!hashes.empty()) return where.fail(Where::at("files", i, "chunks"), "present without a chunk_size");
     return {};
   }
-  OFFSITE_CHECK(where.count(Where::at("files", i, "chunk_size"), file.chunk_size));
-  std::uint64_t expected = file.size / file.chunk_size + (file.size % file.chunk_size != 0 ? 1 : 0);
-  if (file.chunks.size() != expected)
-    return where.fail(Where::at("files", i, "chunks"), std::to_string(file.chunks.size()) + " hashes where size " +
+  OFFSITE_CHECK(where.count(Where::at("files", i, "chunk_size"), chunk_size));
+  std::uint64_t expected = file.size / chunk_size + (file.size % chunk_size != 0 ? 1 : 0);
+  if (hashes.size() != expected)
+    return where.fail(Where::at("files", i, "chunks"), std::to_string(hashes.size()) + " hashes where size " +
                                                            std::to_string(file.size) + " needs " +
                                                            std::to_string(expected));
   return {};

@@ -210,9 +210,11 @@ FileEntry read_file_entry(Context& context, dom::element element, std::string fi
   file.size = fields.unsigned_number("size");
   file.mtime_ns = fields.signed_number("mtime_ns");
   file.xxh3_128 = fields.hash("xxh3_128");
-  if (fields.has("chunk_size")) file.chunk_size = fields.unsigned_number("chunk_size");
+  if (fields.has("chunk_size")) file.chunks.set_chunk_size(fields.unsigned_number("chunk_size"));
   if (fields.has("chunks"))
-    fields.each("chunks", [&](dom::element item, std::string at) { file.chunks.push_back(context.hash(item, at)); });
+    fields.each("chunks", [&](dom::element item, std::string at) {
+      file.chunks.mutable_hashes().push_back(context.hash(item, at));
+    });
   return file;
 }
 

@@ -109,10 +109,10 @@ void write_file_entry(JsonOut& out, const FileEntry& file) {
   out.key("size").number(file.size);
   out.key("mtime_ns").number(file.mtime_ns);
   out.key("xxh3_128").hash(file.xxh3_128);
-  if (file.chunk_size != 0 || !file.chunks.empty()) {
-    out.key("chunk_size").number(file.chunk_size);
+  if (!file.chunks.empty()) {
+    out.key("chunk_size").number(file.chunks.chunk_size());
     out.key("chunks").begin_array();
-    for (const auto& chunk : file.chunks)
+    for (const auto& chunk : file.chunks.hashes())
       out.hash(chunk);
     out.end_array();
   }

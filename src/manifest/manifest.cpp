@@ -22,6 +22,35 @@ char name_char(char c) {
 
 } // namespace
 
+ChunkHashes::ChunkHashes(std::uint64_t chunk_size, std::vector<Hash128> hashes)
+    : m_data(std::make_unique<Data>(Data{chunk_size, std::move(hashes)})) {}
+
+ChunkHashes::ChunkHashes(const ChunkHashes& other)
+    : m_data(other.m_data ? std::make_unique<Data>(*other.m_data) : nullptr) {}
+
+ChunkHashes& ChunkHashes::operator=(const ChunkHashes& other) {
+  if (this != &other) m_data = other.m_data ? std::make_unique<Data>(*other.m_data) : nullptr;
+  return *this;
+}
+
+ChunkHashes::~ChunkHashes() = default;
+
+const std::vector<Hash128>& ChunkHashes::hashes() const {
+  static const std::vector<Hash128> none;
+  return m_data ? m_data->hashes : none;
+}
+
+void ChunkHashes::set_chunk_size(std::uint64_t chunk_size) {
+  if (!m_data && chunk_size == 0) return; // nothing to hold
+  if (!m_data) m_data = std::make_unique<Data>();
+  m_data->chunk_size = chunk_size;
+}
+
+std::vector<Hash128>& ChunkHashes::mutable_hashes() {
+  if (!m_data) m_data = std::make_unique<Data>();
+  return m_data->hashes;
+}
+
 std::string format_timestamp(std::chrono::system_clock::time_point time) {
   using namespace std::chrono;
   auto seconds = floor<std::chrono::seconds>(time);

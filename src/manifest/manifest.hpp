@@ -27,13 +27,44 @@ inline constexpr std::uint64_t k_max_count = std::uint64_t{1} << 62;
 // Path fields hold raw bytes (any name a local filesystem can hold); see docs/remote-format.md,
 // "Names that are not UTF-8", for how they survive JSON.
 
+// A file's optional chunk hashes: chunk_size, and the XXH3-128 of each aligned chunk_size block,
+// ceil(size / chunk_size) of them. Held out of line, one pointer: most files have none (a file of
+// one chunk is its own hash), and every entry of a 200,000-file repository is in memory at once.
+class ChunkHashes {
+public:
+  ChunkHashes() = default;
+  ChunkHashes(std::uint64_t chunk_size, std::vector<Hash128> hashes);
+  ChunkHashes(const ChunkHashes& other);
+  ChunkHashes& operator=(const ChunkHashes& other);
+  ChunkHashes(ChunkHashes&&) noexcept = default;
+  ChunkHashes& operator=(ChunkHashes&&) noexcept = default;
+  ~ChunkHashes();
+
+  std::uint64_t chunk_size() const { return m_data ? m_data->chunk_size : 0; } // 0: none
+  const std::vector<Hash128>& hashes() const;
+  bool empty() const { return chunk_size() == 0 && hashes().empty(); }
+  // A reader sets what it finds, member by member (a checker then rejects a bad mix).
+  void set_chunk_size(std::uint64_t chunk_size);
+  std::vector<Hash128>& mutable_hashes();
+
+  friend bool operator==(const ChunkHashes& a, const ChunkHashes& b) {
+    return a.chunk_size() == b.chunk_size() && a.hashes() == b.hashes();
+  }
+
+private:
+  struct Data {
+    std::uint64_t chunk_size = 0;
+    std::vector<Hash128> hashes;
+  };
+  std::unique_ptr<Data> m_data;
+};
+
 struct FileEntry {
   std::string path; // relative to the mirror root, '/'-separated
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0; // nanoseconds since the Unix epoch (negative before 1970)
   Hash128 xxh3_128;
-  std::uint64_t chunk_size = 0; // 0: no chunk hashes
-  std::vector<Hash128> chunks;  // XXH3-128 of each aligned chunk_size block: ceil(size / chunk_size)
+  ChunkHashes chunks; // optional
   friend bool operator==(const FileEntry&, const FileEntry&) = default;
 };
 

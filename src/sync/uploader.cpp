@@ -97,7 +97,7 @@ asio::awaitable<Result<bool>> same_chunks(asio::thread_pool& pool, ReadState& st
                                           const manifest::FileEntry& committed, std::uint64_t size,
                                           std::span<std::byte> buffer, TransferCounters& counters) {
   std::uint64_t offset = 0;
-  for (const auto& expected : committed.chunks) {
+  for (const auto& expected : committed.chunks.hashes()) {
     auto span = buffer.first(static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset)));
     auto got = co_await read_and_hash(pool, state, offset, span);
     if (!got) co_return Unexpected(std::move(got).error());
@@ -378,7 +378,8 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
 
   bool hash_first = (file.change == FileChange::touched && file.committed) || file.change == FileChange::adopted;
   bool by_chunks = hash_first && file.committed && state.hash_chunks &&
-                   file.committed->chunk_size == settings.chunk_size && !file.committed->chunks.empty();
+                   file.committed->chunks.chunk_size() == settings.chunk_size &&
+                   !file.committed->chunks.hashes().empty();
   std::vector<std::byte> front;
   if (by_chunks) {
     front.resize(static_cast<std::size_t>(settings.chunk_size));
@@ -387,7 +388,6 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
     if (*same) {
       outcome.kind = FileOutcome::Kind::same_bytes;
       outcome.entry.xxh3_128 = file.committed->xxh3_128;
-      outcome.entry.chunk_size = file.committed->chunk_size;
       outcome.entry.chunks = file.committed->chunks;
       co_return outcome;
     }
@@ -401,10 +401,8 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
     if (!file.committed || *hash == file.committed->xxh3_128) {
       outcome.kind = FileOutcome::Kind::same_bytes;
       outcome.entry.xxh3_128 = *hash;
-      if (file.committed && file.committed->chunk_size == settings.chunk_size) {
-        outcome.entry.chunk_size = file.committed->chunk_size;
+      if (file.committed && file.committed->chunks.chunk_size() == settings.chunk_size)
         outcome.entry.chunks = file.committed->chunks;
-      }
       co_return outcome;
     }
   }
@@ -462,10 +460,8 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
     resuming = true;
   }
   outcome.entry.xxh3_128 = state.hasher.digest();
-  if (state.hash_chunks) {
-    outcome.entry.chunk_size = settings.chunk_size;
-    outcome.entry.chunks = std::move(state.chunk_hashes);
-  }
+  if (state.hash_chunks)
+    outcome.entry.chunks = manifest::ChunkHashes(settings.chunk_size, std::move(state.chunk_hashes));
 
   auto now = state.reader.stat();
   if (!now) co_return unreadable(now.error());

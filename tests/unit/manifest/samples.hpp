@@ -34,13 +34,9 @@ inline FolderManifest sample_manifest() {
   FolderManifest manifest;
   manifest.folder = "PC-0001/Daily-System";
   manifest.txid = k_txid;
-  manifest.files.push_back(FileEntry{"PC-0001/Daily-System/full.img",
-                                     40,
-                                     1764022385123456789,
-                                     hash_of("full"),
-                                     16,
-                                     {hash_of("c0"), hash_of("c1"), hash_of("c2")}});
-  manifest.files.push_back(FileEntry{"PC-0001/Daily-System/inc 1.img", 0, -5, hash_of(""), 0, {}});
+  manifest.files.push_back(FileEntry{"PC-0001/Daily-System/full.img", 40, 1764022385123456789, hash_of("full"),
+                                     ChunkHashes(16, {hash_of("c0"), hash_of("c1"), hash_of("c2")})});
+  manifest.files.push_back(FileEntry{"PC-0001/Daily-System/inc 1.img", 0, -5, hash_of(""), {}});
   return manifest;
 }
 

@@ -236,19 +236,16 @@ BOOST_AUTO_TEST_CASE(rejects_files_outside_their_folder_and_duplicates) {
 }
 
 BOOST_AUTO_TEST_CASE(checks_chunk_lists) {
-  expect_rejected(manifest_with([](auto& m) { m.files[0].chunk_size = 0; }), k_manifest_name, "files[0].chunks",
-                  "without a chunk_size");
-  expect_rejected(manifest_with([](auto& m) { m.files[0].chunks.pop_back(); }), k_manifest_name, "files[0].chunks",
-                  "2 hashes where size 40 needs 3");
+  expect_rejected(manifest_with([](auto& m) { m.files[0].chunks.set_chunk_size(0); }), k_manifest_name,
+                  "files[0].chunks", "without a chunk_size");
+  expect_rejected(manifest_with([](auto& m) { m.files[0].chunks.mutable_hashes().pop_back(); }), k_manifest_name,
+                  "files[0].chunks", "2 hashes where size 40 needs 3");
   expect_rejected(manifest_with([](auto& m) { m.files[0].size = 49; }), k_manifest_name, "files[0].chunks");
-  expect_rejected(manifest_with([](auto& m) {
-                    m.files[1].chunk_size = 8;
-                    m.files[1].chunks = {Hash128{}};
-                  }),
-                  k_manifest_name, "files[1].chunks", "needs 0");
+  expect_rejected(manifest_with([](auto& m) { m.files[1].chunks = ChunkHashes(8, {Hash128{}}); }), k_manifest_name,
+                  "files[1].chunks", "needs 0");
   expect_rejected(manifest_text(R"("chunk_size":16,)", ""), k_manifest_name, "files[0].chunks");
   BOOST_TEST(manifest_with([](auto& m) { m.files[0].size = 33; }).has_value());
-  BOOST_TEST(manifest_with([](auto& m) { m.files[1].chunk_size = 8; }).has_value()); // empty file, no chunks
+  BOOST_TEST(manifest_with([](auto& m) { m.files[1].chunks.set_chunk_size(8); }).has_value()); // empty file, no chunks
 }
 
 BOOST_AUTO_TEST_CASE(checks_staged_paths) {

@@ -243,8 +243,8 @@ BOOST_AUTO_TEST_CASE(large_files_keep_chunk_hashes_and_a_rewrite_in_place_is_rea
     return *entry;
   };
   auto first = committed_full();
-  BOOST_TEST(first.chunk_size == chunk);
-  BOOST_TEST(hex_of(first.chunks) == hex_of(chunk_hashes()), boost::test_tools::per_element());
+  BOOST_TEST(first.chunks.chunk_size() == chunk);
+  BOOST_TEST(hex_of(first.chunks.hashes()) == hex_of(chunk_hashes()), boost::test_tools::per_element());
   auto state = committed_state(bench.store, bench.repository_id());
   BOOST_TEST(state.find_any("PC-1/Daily/inc.img")->chunks.empty()); // one chunk: the file's own hash
 
@@ -254,7 +254,8 @@ BOOST_AUTO_TEST_CASE(large_files_keep_chunk_hashes_and_a_rewrite_in_place_is_rea
   BOOST_TEST_REQUIRE((touched.outcome == Outcome::success), error_message(touched));
   BOOST_TEST(touched.files_uploaded.empty());
   BOOST_TEST(bench.last_bytes_read == size);
-  BOOST_TEST(hex_of(committed_full().chunks) == hex_of(first.chunks), boost::test_tools::per_element());
+  BOOST_TEST(hex_of(committed_full().chunks.hashes()) == hex_of(first.chunks.hashes()),
+             boost::test_tools::per_element());
   BOOST_TEST(committed_full().mtime_ns == k_day2_s * 1'000'000'000);
 
   // Rewritten in place, same size: the first chunk differs, so the compare stops there and the
@@ -265,7 +266,7 @@ BOOST_AUTO_TEST_CASE(large_files_keep_chunk_hashes_and_a_rewrite_in_place_is_rea
   BOOST_TEST(rewritten.files_uploaded.listed() == std::vector<std::string>{"PC-1/Daily/full.img"},
              boost::test_tools::per_element());
   BOOST_TEST(bench.last_bytes_read == size + chunk);
-  BOOST_TEST(hex_of(committed_full().chunks) == hex_of(chunk_hashes()), boost::test_tools::per_element());
+  BOOST_TEST(hex_of(committed_full().chunks.hashes()) == hex_of(chunk_hashes()), boost::test_tools::per_element());
   BOOST_TEST(bench.mirror_difference() == "");
 
   // Only the last chunk differs: every chunk is compared, then the file is uploaded.
@@ -279,7 +280,7 @@ BOOST_AUTO_TEST_CASE(large_files_keep_chunk_hashes_and_a_rewrite_in_place_is_rea
   BOOST_TEST_REQUIRE((tail.outcome == Outcome::success), error_message(tail));
   BOOST_TEST(tail.files_uploaded.count() == 1u);
   BOOST_TEST(bench.last_bytes_read == 2 * size);
-  BOOST_TEST(hex_of(committed_full().chunks) == hex_of(chunk_hashes()), boost::test_tools::per_element());
+  BOOST_TEST(hex_of(committed_full().chunks.hashes()) == hex_of(chunk_hashes()), boost::test_tools::per_element());
   BOOST_TEST(bench.mirror_difference() == "");
 }
 
