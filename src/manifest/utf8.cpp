@@ -26,12 +26,6 @@ std::size_t sequence_length(std::string_view s, std::size_t i) {
   return 0;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 } // namespace
 
 bool is_valid_utf8(std::string_view bytes) {
@@ -81,24 +75,13 @@ std::string printable(std::string_view bytes) {
   return out;
 }
 
-std::string to_hex(std::string_view bytes) {
-  static constexpr char k_digits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(2 * bytes.size());
-  for (unsigned char c : bytes) {
-    hex.push_back(k_digits[c >> 4]);
-    hex.push_back(k_digits[c & 0x0f]);
-  }
-  return hex;
-}
-
 std::optional<std::string> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
   std::string bytes;
   bytes.reserve(hex.size() / 2);
   for (std::size_t i = 0; i < hex.size(); i += 2) {
-    int hi = hex_digit(hex[i]);
-    int lo = hex_digit(hex[i + 1]);
+    int hi = hex_digit_value(hex[i]);
+    int lo = hex_digit_value(hex[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     bytes.push_back(static_cast<char>(hi << 4 | lo));
   }

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/hex.hpp"
+
 namespace offsite::manifest {
 
 // Well-formed UTF-8 per RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
@@ -20,8 +22,7 @@ std::string lossy_utf8(std::string_view bytes);
 // after 200 bytes, so a hostile name cannot flood a log line or break it in two.
 std::string printable(std::string_view bytes);
 
-// Lowercase hex, two digits per byte.
-std::string to_hex(std::string_view bytes);
+using offsite::to_hex; // util/hex.hpp: lowercase, two digits per byte
 
 // The bytes that `hex` spells, if it is an even number of lowercase hex digits.
 std::optional<std::string> from_hex(std::string_view hex);

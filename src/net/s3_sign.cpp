@@ -62,17 +62,6 @@ std::string trim_all(std::string_view value) {
 
 } // namespace
 
-std::string to_hex(std::string_view raw) {
-  static constexpr char k_digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(raw.size() * 2);
-  for (unsigned char c : raw) {
-    out += k_digits[c >> 4];
-    out += k_digits[c & 15];
-  }
-  return out;
-}
-
 std::string base64(std::string_view raw) {
   std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),

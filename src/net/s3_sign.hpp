@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/hex.hpp"
+
 namespace offsite::net {
 
 struct Credentials {
@@ -60,7 +62,7 @@ std::string sha256_hex(std::span<const std::byte> bytes);
 std::string sha256_hex(std::string_view text);
 // Raw digests, for Content-MD5 and checks of ETags.
 std::string md5_raw(std::span<const std::byte> bytes);
-std::string to_hex(std::string_view raw);
+using offsite::to_hex; // util/hex.hpp
 std::string base64(std::string_view raw);
 
 } // namespace offsite::net

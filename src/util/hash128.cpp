@@ -5,17 +5,12 @@
 
 #include <xxhash.h>
 
+#include "util/hex.hpp"
+
 namespace offsite {
 namespace {
 
 XXH3_state_t* state(void* p) { return static_cast<XXH3_state_t*>(p); }
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 Hash128 from_xxh(XXH128_hash_t h) { return Hash128{h.high64, h.low64}; }
 
@@ -24,21 +19,15 @@ Hash128 from_xxh(XXH128_hash_t h) { return Hash128{h.high64, h.low64}; }
 std::string Hash128::to_hex() const {
   XXH128_canonical_t canonical;
   XXH128_canonicalFromHash(&canonical, XXH128_hash_t{low, high});
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string text(32, '0');
-  for (size_t i = 0; i < sizeof(canonical.digest); ++i) {
-    text[2 * i] = k_hex[canonical.digest[i] >> 4];
-    text[2 * i + 1] = k_hex[canonical.digest[i] & 0x0f];
-  }
-  return text;
+  return offsite::to_hex({reinterpret_cast<const char*>(canonical.digest), sizeof(canonical.digest)});
 }
 
 std::optional<Hash128> Hash128::from_hex(std::string_view hex) {
   if (hex.size() != 32) return std::nullopt;
   XXH128_canonical_t canonical;
   for (size_t i = 0; i < 16; ++i) {
-    int hi = hex_value(hex[2 * i]);
-    int lo = hex_value(hex[2 * i + 1]);
+    int hi = hex_digit_value(hex[2 * i], true);
+    int lo = hex_digit_value(hex[2 * i + 1], true);
     if (hi < 0 || lo < 0) return std::nullopt;
     canonical.digest[i] = static_cast<unsigned char>(hi << 4 | lo);
   }

@@ -6,6 +6,8 @@
 
 #include <openssl/rand.h>
 
+#include "util/hex.hpp"
+
 namespace offsite {
 
 std::string generate_uuid() {
@@ -14,14 +16,9 @@ std::string generate_uuid() {
     throw std::runtime_error("the system's random number generator failed");
   bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40); // version 4
   bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80); // RFC 4122 variant
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string text;
-  text.reserve(36);
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) text.push_back('-');
-    text.push_back(k_hex[bytes[i] >> 4]);
-    text.push_back(k_hex[bytes[i] & 0x0f]);
-  }
+  std::string text = to_hex({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+  for (std::size_t at : {8, 13, 18, 23}) // 8-4-4-4-12
+    text.insert(at, 1, '-');
   return text;
 }
 
