@@ -241,8 +241,10 @@ private:
       co_return Result<void>{};
     }
     if (plan->empty()) {
-      // No change writes no record; only leftovers of earlier runs are cleaned.
+      // No change writes no record; only leftovers of earlier runs are cleaned. A cache that lost
+      // entries is saved (an older version's held every file), else it is left as it is.
       m_gate.open();
+      if (m_hash_cache_pruned) co_await save_hash_cache();
       if (auto cleaned = co_await cleanup_transactions(m_target, recovered->old_transactions, ""); !cleaned)
         m_result.warnings.push_back("clean-up incomplete (the next sync finishes it): " + cleaned.error().message);
       co_return Result<void>{};
@@ -362,7 +364,9 @@ private:
       const auto* entry = m_committed.find(folder.path, file.path);
       return entry && entry->size == file.size && entry->mtime_ns != file.mtime_ns;
     };
+    auto cached = m_hash_cache.size();
     m_hash_cache.retain_only(*view, touched);
+    m_hash_cache_pruned = m_hash_cache.size() != cached;
     m_context.progress.bytes_total = plan.bytes_to_read;
     for (const auto& folder : plan.folders)
       m_context.progress.files_total += folder.to_read.size();
@@ -453,6 +457,7 @@ private:
   std::string m_repository_id;
   CommittedState m_committed;
   repo::HashCache m_hash_cache;
+  bool m_hash_cache_pruned = false; // retain_only() dropped entries: the file is worth rewriting
   std::shared_ptr<RemoteLease> m_lease;
   CommittedState m_hint; // a previous owner's last valid state, during a takeover
   bool m_takeover = false;

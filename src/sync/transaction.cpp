@@ -220,18 +220,20 @@ asio::awaitable<Result<std::uint64_t>> Committer::commit(std::vector<FolderCommi
 
 namespace {
 
-// The apply's steps run four at a time (lanes.hpp). Each moves one file into place or removes one, no two
-// touch the same path (a deleted path the state names again is skipped), and each is idempotent,
-// so their order does not matter, after a crash either. On a remote, each step costs round trips;
-// on a local disk, removing a large file can take tens of milliseconds (freeing its blocks, a
-// discard where the file system is mounted with it); the lanes overlap them.
-
+// The apply removes first, then moves into place: on a target that ignores case (FAT32), a
+// removed `A.img` must be gone before `a.img` arrives, and a removed file `F/a` before `F/a/b`
+// needs its name for a directory. Within each phase the steps run four at a time (lanes.hpp):
+// no two touch the same path and each is idempotent, so their order does not matter, after a
+// crash either. On a remote each step costs round trips; on a local disk, removing a large file
+// can take tens of milliseconds (freeing its blocks, a discard where the file system is mounted
+// with it); the lanes overlap them.
 struct ApplyWork {
   const std::vector<manifest::PendingEntry>& pending;
   const std::vector<std::string>& deleted;
   const CommittedState& state;
   bool move_replaces;
-  std::size_t next = 0; // over pending, then deleted
+  bool moving = false;  // the phase: removals, then moves
+  std::size_t next = 0; // the next step of the phase
   std::optional<Error> failure;
 };
 
@@ -270,15 +272,15 @@ asio::awaitable<Result<void>> remove_deleted(target::Target& target, const std::
   co_return Result<void>{};
 }
 
-// Takes the next step until none is left or one failed (the others then take no more).
+// Takes the phase's next step until none is left or one failed (the others then take no more).
 asio::awaitable<void> apply_lane(target::Target& target, ApplyWork& work) {
   while (!work.failure) {
     std::size_t index = work.next++;
     Result<void> done;
-    if (index < work.pending.size())
+    if (!work.moving && index < work.deleted.size())
+      done = co_await remove_deleted(target, work.deleted[index], work.state);
+    else if (work.moving && index < work.pending.size())
       done = co_await move_into_place(target, work.pending[index], work.state, work.move_replaces);
-    else if (index - work.pending.size() < work.deleted.size())
-      done = co_await remove_deleted(target, work.deleted[index - work.pending.size()], work.state);
     else
       break;
     if (!done && !work.failure) work.failure = std::move(done).error();
@@ -294,9 +296,13 @@ asio::awaitable<Result<void>> apply_commit(target::Target& target, const std::ve
   // exclusive move refuses an existing name and a non-atomic one is no better than a removal.
   auto capabilities = target.capabilities();
   bool move_replaces = capabilities.replace_is_atomic && !capabilities.exclusive_rename;
-  ApplyWork work{pending, deleted, state, move_replaces, 0, std::nullopt};
+  ApplyWork work{pending, deleted, state, move_replaces, false, 0, std::nullopt};
   auto lane = [&target, &work] { return apply_lane(target, work); };
-  co_await run_in_lanes(lane);
+  co_await run_in_lanes(lane); // removals
+  if (work.failure) co_return Unexpected(std::move(*work.failure));
+  work.moving = true;
+  work.next = 0;
+  co_await run_in_lanes(lane); // moves into place
   if (work.failure) co_return Unexpected(std::move(*work.failure));
   co_return Result<void>{};
 }

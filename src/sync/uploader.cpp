@@ -49,7 +49,6 @@
 #include <asio/this_coro.hpp>
 #include <fmt/format.h>
 
-#include "repo/file_hasher.hpp"
 #include "repo/file_reader.hpp"
 #include "sync/remote_layout.hpp"
 #include "target/async_semaphore.hpp"
@@ -376,6 +375,16 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
     co_return outcome;
   }
 
+  // After the last read: the outcome so far, unless the file changed since it was opened (then it
+  // is not committed: its old version stays, BRIEF §5.6) or can no longer be looked at.
+  auto checked = [&]() -> FileOutcome {
+    auto now = state.reader.stat();
+    if (!now) return unreadable(now.error());
+    if (!(*now == at_open)) outcome.kind = FileOutcome::Kind::changed_while_read;
+    return std::move(outcome);
+  };
+
+  state.reader.advise_sequential();
   bool hash_first = (file.change == FileChange::touched && file.committed) || file.change == FileChange::adopted;
   bool by_chunks = hash_first && file.committed && state.hash_chunks &&
                    file.committed->chunks.chunk_size() == settings.chunk_size &&
@@ -389,24 +398,26 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
       outcome.kind = FileOutcome::Kind::same_bytes;
       outcome.entry.xxh3_128 = file.committed->xxh3_128;
       outcome.entry.chunks = file.committed->chunks;
-      co_return outcome;
+      co_return checked();
     }
     state.restart();
   } else if (hash_first) {
-    auto hasher = [&state, size = file.local.size]() { return repo::hash_file(state.reader, size); };
-    auto hash = co_await offload(pool, std::move(hasher));
-    if (!hash) co_return unreadable(hash.error());
-    counters.bytes_read += file.local.size;
+    // No committed chunk hashes of this chunk size to compare with: the whole file is hashed, and
+    // its chunks too, so that the next touch can stop at the first chunk that differs.
+    front.resize(static_cast<std::size_t>(std::min<std::uint64_t>(settings.chunk_size, file.local.size)));
+    if (auto hashed = co_await hash_prefix(pool, state, file.local.size, front, counters); !hashed)
+      co_return unreadable(hashed.error());
+    auto hash = state.hasher.digest();
     // An adopted file without a committed hash (a mirror seeded by hand) is matched by size.
-    if (!file.committed || *hash == file.committed->xxh3_128) {
+    if (!file.committed || hash == file.committed->xxh3_128) {
       outcome.kind = FileOutcome::Kind::same_bytes;
-      outcome.entry.xxh3_128 = *hash;
-      if (file.committed && file.committed->chunks.chunk_size() == settings.chunk_size)
-        outcome.entry.chunks = file.committed->chunks;
-      co_return outcome;
+      outcome.entry.xxh3_128 = hash;
+      if (state.hash_chunks)
+        outcome.entry.chunks = manifest::ChunkHashes(settings.chunk_size, std::move(state.chunk_hashes));
+      co_return checked();
     }
+    state.restart();
   }
-  state.reader.advise_sequential();
 
   front.resize(static_cast<std::size_t>(
       std::min<std::uint64_t>(settings.chunk_size, std::max<std::uint64_t>(file.local.size, 1))));
@@ -463,13 +474,7 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
   if (state.hash_chunks)
     outcome.entry.chunks = manifest::ChunkHashes(settings.chunk_size, std::move(state.chunk_hashes));
 
-  auto now = state.reader.stat();
-  if (!now) co_return unreadable(now.error());
-  if (!(*now == at_open)) {
-    outcome.kind = FileOutcome::Kind::changed_while_read;
-    co_return outcome;
-  }
-  co_return outcome;
+  co_return checked();
 }
 
 } // namespace offsite::sync

@@ -314,6 +314,68 @@ BOOST_AUTO_TEST_CASE(apply_overlaps_its_moves) {
   BOOST_TEST(bench.mirror_difference() == "");
 }
 
+// A touched file whose committed entry has no chunk hashes of this chunk size (chunk_size changed,
+// or an older version committed it) is hashed whole, and keeps its chunk hashes from then on.
+BOOST_AUTO_TEST_CASE(a_touched_file_without_chunk_hashes_gains_them) {
+  Bench bench;
+  bench.repository.chunk_size = 1024 * 1024; // one chunk: no chunk hashes
+  const std::uint64_t size = 300 * 1024;
+  bench.put("PC-1/Daily/full.img", size, 1);
+  for (int i = 0; i < 3; ++i) // so that one touched file is no mass change
+    bench.put(fmt::format("PC-1/Daily/inc-{}.img", i), 1000);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  auto committed_full = [&]() {
+    auto state = committed_state(bench.store, bench.repository_id());
+    const auto* entry = state.find_any("PC-1/Daily/full.img");
+    BOOST_TEST_REQUIRE(entry != nullptr);
+    return *entry;
+  };
+  BOOST_TEST(committed_full().chunks.empty());
+
+  bench.repository.chunk_size = 64 * 1024;
+  bench.touch("PC-1/Daily/full.img", k_day2_s);
+  auto touched = bench.sync();
+  BOOST_TEST_REQUIRE((touched.outcome == Outcome::success), error_message(touched));
+  BOOST_TEST(touched.files_uploaded.empty());
+  BOOST_TEST(bench.last_bytes_read == size);
+  auto entry = committed_full();
+  BOOST_TEST(entry.chunks.chunk_size() == 64u * 1024);
+  BOOST_TEST(entry.chunks.hashes().size() == 5u);
+}
+
+// A file that becomes a directory: the apply removes the file before it moves new files under its
+// name (on a target that ignores case, likewise `A.img` before `a.img`).
+BOOST_AUTO_TEST_CASE(a_file_that_becomes_a_directory_is_replaced_by_it) {
+  Bench bench;
+  bench.put("PC-1/Daily/a", 1000);
+  bench.put("PC-1/Daily/keep.img", 1000);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  bench.remove("PC-1/Daily/a");
+  bench.put("PC-1/Daily/a/b.img", 2000, 0, k_day2_s);
+  auto next = bench.sync();
+  BOOST_TEST_REQUIRE((next.outcome == Outcome::success), error_message(next));
+  BOOST_TEST(next.files_deleted.listed() == std::vector<std::string>{"PC-1/Daily/a"}, boost::test_tools::per_element());
+  BOOST_TEST(bench.mirror_difference() == "");
+}
+
+// A hash cache written by an older version (an entry per file) is pruned and saved by the next
+// sync even when it has nothing to upload.
+BOOST_AUTO_TEST_CASE(a_no_change_sync_saves_a_pruned_hash_cache) {
+  Bench bench;
+  bench.put("PC-1/Daily/a.img", 1000);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  auto cache_file = sync::repository_state_dir(bench.service.state_dir, bench.repository.name) / "hash-cache";
+  repo::HashCache old;
+  repo::LocalFile stale{"PC-1/Daily/a.img", 1000, 1, 2, 3};
+  old.store(stale, xxh3_128(std::string_view("old")));
+  BOOST_TEST_REQUIRE(old.save(cache_file).has_value());
+  BOOST_TEST_REQUIRE(repo::HashCache::load(cache_file).size() == 1u);
+  auto again = bench.sync();
+  BOOST_TEST_REQUIRE((again.outcome == Outcome::success), error_message(again));
+  BOOST_TEST(again.generation == 1u); // nothing to commit
+  BOOST_TEST(repo::HashCache::load(cache_file).size() == 0u);
+}
+
 // A result names the first 1000 paths of a list and counts them all; a dry run names them all.
 BOOST_AUTO_TEST_CASE(result_lists_name_the_first_thousand_paths_and_count_them_all) {
   sync::SyncResult result;
