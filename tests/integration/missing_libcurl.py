@@ -10,6 +10,7 @@ hidden by bind-mounting /dev/null over it in a private mount namespace (`unshare
 root, skipped otherwise, saying why.
 """
 
+import ctypes
 import os
 import random
 import subprocess
@@ -21,11 +22,17 @@ from common import log  # noqa: E402
 
 
 def libcurl_path():
-    listing = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
-    for line in listing.splitlines():
-        name, _, path = line.strip().partition(" => ")
-        if name.startswith("libcurl.so.4 ") and "x86-64" in name:
-            return os.path.realpath(path.strip())
+    """The file the dynamic loader opens for libcurl.so.4 on this machine's architecture: loaded
+    into this process, then found in its memory map."""
+    try:
+        ctypes.CDLL("libcurl.so.4")
+    except OSError:
+        return None
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            if len(fields) >= 6 and os.path.basename(fields[5]).startswith("libcurl.so.4"):
+                return os.path.realpath(fields[5])
     return None
 
 
