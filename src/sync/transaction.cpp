@@ -237,6 +237,34 @@ struct ApplyWork {
   std::optional<Error> failure;
 };
 
+// Removes `dir` and the empty directories below it; a file anywhere below is left where it is,
+// and the error names it: nothing the state does not name is removed silently.
+asio::awaitable<Result<void>> remove_empty_tree(target::Target& target, std::string dir) {
+  auto entries = co_await target.list(dir);
+  if (!entries) co_return Unexpected(std::move(entries).error());
+  for (const auto& entry : *entries) {
+    auto path = dir + "/" + entry.name;
+    if (!entry.is_directory)
+      co_return make_error(ErrorKind::permanent,
+                           fmt::format("{}/{}: a file the committed state does not name, where the state has a "
+                                       "file of the name {}; move it away, then sync again",
+                                       target.describe(), path, dir));
+    if (auto removed = co_await remove_empty_tree(target, path); !removed) co_return removed;
+  }
+  co_return co_await target.remove_directory(dir);
+}
+
+// The final path of a file holds a directory (a directory of the repository became a file): its
+// files were removed by the apply's first phase, since the state cannot name a file and a path
+// below it at once, so what is left are empty directories.
+asio::awaitable<Result<void>> clear_final_path(target::Target& target, const std::string& path) {
+  auto removed = co_await target.remove(path);
+  if (removed || removed.error().kind == ErrorKind::not_found) co_return Result<void>{};
+  auto existing = co_await target.stat(path);
+  if (!existing || !existing->is_directory) co_return Unexpected(std::move(removed).error());
+  co_return co_await remove_empty_tree(target, path);
+}
+
 asio::awaitable<Result<void>> move_into_place(target::Target& target, const manifest::PendingEntry& entry,
                                               const CommittedState& state, bool move_replaces) {
   auto staged_path = layout::meta_path(entry.staged);
@@ -253,8 +281,7 @@ asio::awaitable<Result<void>> move_into_place(target::Target& target, const mani
                                      target.describe(), entry.path, staged_path));
   }
   if (!move_replaces) {
-    auto removed = co_await target.remove(entry.path);
-    if (!removed && removed.error().kind != ErrorKind::not_found) co_return Unexpected(std::move(removed).error());
+    if (auto cleared = co_await clear_final_path(target, entry.path); !cleared) co_return cleared;
   }
   failpoint("apply_removed");
   auto moved = co_await target.rename_to_new(staged_path, entry.path);

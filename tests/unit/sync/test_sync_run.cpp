@@ -358,6 +358,43 @@ BOOST_AUTO_TEST_CASE(a_file_that_becomes_a_directory_is_replaced_by_it) {
   BOOST_TEST(bench.mirror_difference() == "");
 }
 
+// A directory that becomes a file: the apply removes the files below it, then the empty
+// directories, then moves the file into place (it used to fail there, and every apply after it).
+BOOST_AUTO_TEST_CASE(a_directory_that_becomes_a_file_is_replaced_by_it) {
+  Bench bench;
+  bench.put("PC-1/Daily/a/x/b.img", 1000);
+  bench.put("PC-1/Daily/keep.img", 1000);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  stdfs::remove_all(bench.root() / "PC-1/Daily/a");
+  bench.put("PC-1/Daily/a", 2000, 0, k_day2_s);
+  auto next = bench.sync();
+  BOOST_TEST_REQUIRE((next.outcome == Outcome::success), error_message(next));
+  BOOST_TEST(bench.mirror_difference() == "");
+  BOOST_TEST(bench.store->file("PC-1/Daily/a").has_value()); // a file now, not a directory
+}
+
+// ...unless something the state does not name is left below it: then the error names it, it is
+// kept, and once it is moved away the next sync rolls the apply forward.
+BOOST_AUTO_TEST_CASE(a_directory_that_becomes_a_file_keeps_foreign_files_and_says_so) {
+  Bench bench;
+  bench.put("PC-1/Daily/a/x/b.img", 1000);
+  bench.put("PC-1/Daily/keep.img", 1000);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  bench.store->put_file("PC-1/Daily/a/x/notes.txt", "not ours");
+  stdfs::remove_all(bench.root() / "PC-1/Daily/a");
+  bench.put("PC-1/Daily/a", 2000, 0, k_day2_s);
+  auto refused = bench.sync();
+  BOOST_TEST_REQUIRE((refused.outcome == Outcome::failed));
+  BOOST_TEST(error_message(refused).find("PC-1/Daily/a/x/notes.txt") != std::string::npos, error_message(refused));
+  BOOST_TEST(bench.store->file("PC-1/Daily/a/x/notes.txt").value_or("") == "not ours");
+
+  bench.store->nodes.erase("PC-1/Daily/a/x/notes.txt");
+  bench.later();
+  auto next = bench.sync();
+  BOOST_TEST_REQUIRE((next.outcome == Outcome::success), error_message(next));
+  BOOST_TEST(bench.mirror_difference() == "");
+}
+
 // A hash cache written by an older version (an entry per file) is pruned and saved by the next
 // sync even when it has nothing to upload.
 BOOST_AUTO_TEST_CASE(a_no_change_sync_saves_a_pruned_hash_cache) {
