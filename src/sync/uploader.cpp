@@ -90,38 +90,27 @@ asio::awaitable<Result<std::size_t>> read_and_hash(asio::thread_pool& pool, Read
   co_return co_await offload(pool, std::move(work));
 }
 
-// A touched file whose committed entry has chunk hashes of this chunk size: compares chunk by
-// chunk and stops at the first that differs. True when every chunk and the whole hash match.
-asio::awaitable<Result<bool>> same_chunks(asio::thread_pool& pool, ReadState& state,
-                                          const manifest::FileEntry& committed, std::uint64_t size,
-                                          std::span<std::byte> buffer, TransferCounters& counters) {
+// Hashes [0, length) without uploading it: the prefix a resumed upload already holds, or a touched
+// file before its upload. Given `expected` chunk hashes (the committed ones, of this chunk size),
+// it stops at the first chunk that differs or reads short, and returns false.
+asio::awaitable<Result<bool>> hash_prefix(asio::thread_pool& pool, ReadState& state, std::uint64_t length,
+                                          std::span<std::byte> buffer, TransferCounters& counters,
+                                          std::span<const Hash128> expected = {}) {
   std::uint64_t offset = 0;
-  for (const auto& expected : committed.chunks.hashes()) {
-    auto span = buffer.first(static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset)));
-    auto got = co_await read_and_hash(pool, state, offset, span);
-    if (!got) co_return Unexpected(std::move(got).error());
-    counters.bytes_read += *got;
-    if (*got != span.size() || state.chunk_hashes.back() != expected) co_return false;
-    offset += *got;
-  }
-  co_return offset == size&& state.hasher.digest() == committed.xxh3_128;
-}
-
-// Hashes [0, length) without uploading it: the prefix a resumed upload already holds.
-asio::awaitable<Result<void>> hash_prefix(asio::thread_pool& pool, ReadState& state, std::uint64_t length,
-                                          std::span<std::byte> buffer, TransferCounters& counters) {
-  std::uint64_t offset = 0;
-  while (offset < length) {
+  for (std::size_t chunk = 0; offset < length; ++chunk) {
     auto span = buffer.first(static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - offset)));
     auto got = co_await read_and_hash(pool, state, offset, span);
     if (!got) co_return Unexpected(std::move(got).error());
-    if (*got != span.size())
+    counters.bytes_read += *got;
+    bool short_read = *got != span.size();
+    if (!expected.empty() && (short_read || chunk >= expected.size() || state.chunk_hashes.back() != expected[chunk]))
+      co_return false;
+    if (short_read)
       co_return make_error(ErrorKind::permanent,
                            fmt::format("{}: shorter than expected", state.reader.path().string()));
     offset += *got;
-    counters.bytes_read += *got;
   }
-  co_return Result<void>{};
+  co_return true;
 }
 
 asio::awaitable<Result<std::size_t>> nothing_to_read() { co_return std::size_t{0}; }
@@ -386,30 +375,20 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
 
   state.reader.advise_sequential();
   bool hash_first = (file.change == FileChange::touched && file.committed) || file.change == FileChange::adopted;
-  bool by_chunks = hash_first && file.committed && state.hash_chunks &&
-                   file.committed->chunks.chunk_size() == settings.chunk_size &&
-                   !file.committed->chunks.hashes().empty();
   std::vector<std::byte> front;
-  if (by_chunks) {
-    front.resize(static_cast<std::size_t>(settings.chunk_size));
-    auto same = co_await same_chunks(pool, state, *file.committed, file.local.size, front, counters);
-    if (!same) co_return unreadable(same.error());
-    if (*same) {
-      outcome.kind = FileOutcome::Kind::same_bytes;
-      outcome.entry.xxh3_128 = file.committed->xxh3_128;
-      outcome.entry.chunks = file.committed->chunks;
-      co_return checked();
-    }
-    state.restart();
-  } else if (hash_first) {
-    // No committed chunk hashes of this chunk size to compare with: the whole file is hashed, and
-    // its chunks too, so that the next touch can stop at the first chunk that differs.
+  if (hash_first) {
+    // Against committed chunk hashes of this chunk size, the read stops at the first chunk that
+    // differs; otherwise the whole file is hashed, its chunks too, so that the next touch can stop
+    // at the first chunk that differs.
+    std::span<const Hash128> expected;
+    if (file.committed && state.hash_chunks && file.committed->chunks.chunk_size() == settings.chunk_size)
+      expected = file.committed->chunks.hashes();
     front.resize(static_cast<std::size_t>(std::min<std::uint64_t>(settings.chunk_size, file.local.size)));
-    if (auto hashed = co_await hash_prefix(pool, state, file.local.size, front, counters); !hashed)
-      co_return unreadable(hashed.error());
+    auto whole = co_await hash_prefix(pool, state, file.local.size, front, counters, expected);
+    if (!whole) co_return unreadable(whole.error());
     auto hash = state.hasher.digest();
     // An adopted file without a committed hash (a mirror seeded by hand) is matched by size.
-    if (!file.committed || hash == file.committed->xxh3_128) {
+    if (*whole && (!file.committed || hash == file.committed->xxh3_128)) {
       outcome.kind = FileOutcome::Kind::same_bytes;
       outcome.entry.xxh3_128 = hash;
       if (state.hash_chunks)
