@@ -25,6 +25,8 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "net/known_hosts.hpp"
@@ -132,11 +134,32 @@ bool SshSession::is_transport_error(long rc) {
   }
 }
 
+namespace {
+
+// Asks the kernel to acknowledge what arrived at once instead of after its delayed-ACK timer
+// (40 ms on Linux). sshd leaves Nagle's algorithm on until a session starts (OpenSSH sets
+// TCP_NODELAY only for an interactive or subsystem channel), and during login it answers with
+// two writes in a row: the second waited in the server's kernel for our ACK of the first, which
+// we held back for 40 ms, hoping to send it with data we had none of. That was 40 ms of every
+// connection, a third of a no-change sync of 20,000 files. The mode is not sticky (tcp(7)), so
+// it is asked for before each wait to read.
+void ask_quick_ack(asio::ip::tcp::socket& socket) {
+#ifdef TCP_QUICKACK
+  int one = 1;
+  ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+#else
+  (void)socket;
+#endif
+}
+
+} // namespace
+
 asio::awaitable<long> SshSession::wait_for_socket() {
   int directions = libssh2_session_block_directions(m_session);
   bool want_write = (directions & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0;
   // Inbound, or nothing said (a partly sent packet waits for the server's window): wait to read.
   bool want_read = (directions & LIBSSH2_SESSION_BLOCK_INBOUND) != 0 || !want_write;
+  if (want_read) ask_quick_ack(m_socket);
   m_timer.expires_after(m_options->io_timeout);
   std::error_code ec;
   bool timed_out = false;
