@@ -19,8 +19,10 @@ Transfer::Transfer(target::Target& target, asio::thread_pool& pool, Stopper& sto
                    TransferSettings settings, SyncProgress& progress, SyncResult& result, repo::HashCache& hash_cache)
     : m_target(target), m_pool(pool), m_stopper(stopper), m_committer(committer), m_settings(std::move(settings)),
       m_progress(progress), m_result(result), m_hash_cache(hash_cache),
-      m_chunk_budget(static_cast<std::size_t>(2 * std::max(m_settings.concurrency, 1))) {
+      m_chunk_budget(static_cast<std::size_t>(2 * std::max(m_settings.concurrency, 1))),
+      m_chunk_buffers(static_cast<std::size_t>(m_settings.upload.chunk_size)) {
   m_settings.upload.chunk_budget = &m_chunk_budget;
+  m_settings.upload.buffers = &m_chunk_buffers;
 }
 
 Transfer::~Transfer() {

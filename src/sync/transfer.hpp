@@ -14,6 +14,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "repo/hash_cache.hpp"
+#include "sync/chunk_buffers.hpp"
 #include "sync/plan.hpp"
 #include "sync/progress.hpp"
 #include "sync/result.hpp"
@@ -103,6 +104,7 @@ private:
 
   // Chunk buffers for all files together (uploader.hpp, UploadSettings::chunk_budget).
   target::AsyncSemaphore m_chunk_budget;
+  ChunkBufferPool m_chunk_buffers; // what the budget counts, kept from file to file
   std::vector<FolderState> m_folders;
   std::vector<Job> m_jobs;
   std::size_t m_next_job = 0;

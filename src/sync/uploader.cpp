@@ -119,7 +119,7 @@ asio::awaitable<Result<std::size_t>> nothing_to_read() { co_return std::size_t{0
 struct PartsInFlight {
   struct Buffer {
     std::span<std::byte> bytes;                           // a whole chunk
-    std::vector<std::byte> owned;                         // storage of a borrowed buffer
+    ChunkBuffer owned;                                    // storage of a borrowed buffer
     std::optional<target::AsyncSemaphore::Permit> permit; // its share of the budget
     bool busy = false;                                    // a part is being written from it
   };
@@ -160,15 +160,15 @@ asio::awaitable<bool> is_cancelled() {
 asio::awaitable<Result<std::uint64_t>> send_parts(target::Upload& upload, asio::thread_pool& pool, ReadState& state,
                                                   std::uint64_t position, std::uint64_t size, std::uint64_t chunk,
                                                   int max_in_flight, target::AsyncSemaphore& budget,
-                                                  std::vector<std::byte>& front, std::vector<std::byte>& back,
+                                                  ChunkBufferPool& buffers, ChunkBuffer& front, ChunkBuffer& back,
                                                   TransferCounters& counters, bool& local_failure) {
   // A stop must not unwind this frame while tasks still write from its buffers: cancellation is
   // seen as a value here, the tasks are cancelled and awaited, and the error is returned.
   co_await asio::this_coro::throw_if_cancelled(false);
   auto executor = co_await asio::this_coro::executor;
   auto flight = std::make_shared<PartsInFlight>(executor);
-  flight->buffers.push_back({front, {}, {}, false});
-  flight->buffers.push_back({back, {}, {}, false});
+  flight->buffers.push_back({front.bytes(), {}, {}, false});
+  flight->buffers.push_back({back.bytes(), {}, {}, false});
   std::size_t most_buffers = static_cast<std::size_t>(std::max(max_in_flight, 1)) + 1; // one more being read
   std::uint64_t sent = 0;
   std::optional<Error> failure;
@@ -185,8 +185,8 @@ asio::awaitable<Result<std::uint64_t>> send_parts(target::Upload& upload, asio::
     if (!buffer && flight->buffers.size() < most_buffers) {
       if (auto permit = budget.try_acquire()) {
         auto& added = flight->buffers.emplace_back();
-        added.owned.resize(static_cast<std::size_t>(chunk));
-        added.bytes = added.owned;
+        added.owned = buffers.take(static_cast<std::size_t>(chunk));
+        added.bytes = added.owned.bytes();
         added.permit = std::move(permit);
         buffer = &added;
       }
@@ -253,10 +253,9 @@ asio::awaitable<Result<std::uint64_t>> send_parts(target::Upload& upload, asio::
 // One attempt: a session from `offset` to the end. Returns the bytes sent, or the error.
 asio::awaitable<Result<std::uint64_t>> send_from(target::Target& target, asio::thread_pool& pool, ReadState& state,
                                                  const UploadDestination& destination, std::uint64_t offset,
-                                                 std::uint64_t size, std::string& resume_token,
-                                                 std::vector<std::byte>& front, std::vector<std::byte>& back,
-                                                 const UploadSettings& settings, TransferCounters& counters,
-                                                 bool& local_failure) {
+                                                 std::uint64_t size, std::string& resume_token, ChunkBuffer& front,
+                                                 ChunkBuffer& back, const UploadSettings& settings,
+                                                 TransferCounters& counters, bool& local_failure) {
   target::UploadOptions options{offset, size, resume_token};
   auto session = co_await target.start_upload(destination.path, options);
   if (!session) co_return Unexpected(std::move(session).error());
@@ -264,17 +263,17 @@ asio::awaitable<Result<std::uint64_t>> send_from(target::Target& target, asio::t
   resume_token = upload.resume_token();
 
   int parallel = upload.max_parallel_writes(settings.chunk_size);
-  if (parallel > 1 && settings.chunk_budget && size - offset > settings.chunk_size &&
+  if (parallel > 1 && settings.chunk_budget && settings.buffers && size - offset > settings.chunk_size &&
       front.size() == settings.chunk_size) {
-    auto confirmed = co_await send_parts(upload, pool, state, offset, size, settings.chunk_size, parallel,
-                                         *settings.chunk_budget, front, back, counters, local_failure);
+    auto confirmed =
+        co_await send_parts(upload, pool, state, offset, size, settings.chunk_size, parallel, *settings.chunk_budget,
+                            *settings.buffers, front, back, counters, local_failure);
     co_return confirmed;
   }
 
   std::uint64_t sent = 0;
   std::uint64_t position = offset;
-  auto first = std::span<std::byte>(front).first(
-      static_cast<std::size_t>(std::min<std::uint64_t>(front.size(), size - position)));
+  auto first = front.bytes().first(static_cast<std::size_t>(std::min<std::uint64_t>(front.size(), size - position)));
   auto got = co_await read_and_hash(pool, state, position, first);
   while (true) {
     if (!got) {
@@ -288,8 +287,7 @@ asio::awaitable<Result<std::uint64_t>> send_from(target::Target& target, asio::t
     auto to_write = std::span<const std::byte>(front.data(), chunk);
     position += chunk;
     std::uint64_t remaining = size > position ? size - position : 0;
-    auto next =
-        std::span<std::byte>(back).first(static_cast<std::size_t>(std::min<std::uint64_t>(back.size(), remaining)));
+    auto next = back.bytes().first(static_cast<std::size_t>(std::min<std::uint64_t>(back.size(), remaining)));
     // Write this chunk while the next one is read.
     auto write_op = upload.write(to_write);
     auto read_op = next.empty() ? nothing_to_read() : read_and_hash(pool, state, position, next);
@@ -375,7 +373,10 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
 
   state.reader.advise_sequential();
   bool hash_first = (file.change == FileChange::touched && file.committed) || file.change == FileChange::adopted;
-  std::vector<std::byte> front;
+  std::optional<ChunkBufferPool> own_buffers; // before the buffers: they go back to it
+  ChunkBufferPool& buffers =
+      settings.buffers ? *settings.buffers : own_buffers.emplace(static_cast<std::size_t>(settings.chunk_size));
+  ChunkBuffer front;
   if (hash_first) {
     // Against committed chunk hashes of this chunk size, the read stops at the first chunk that
     // differs; otherwise the whole file is hashed, its chunks too, so that the next touch can stop
@@ -383,8 +384,8 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
     std::span<const Hash128> expected;
     if (file.committed && state.hash_chunks && file.committed->chunks.chunk_size() == settings.chunk_size)
       expected = file.committed->chunks.hashes();
-    front.resize(static_cast<std::size_t>(std::min<std::uint64_t>(settings.chunk_size, file.local.size)));
-    auto whole = co_await hash_prefix(pool, state, file.local.size, front, counters, expected);
+    front = buffers.take(static_cast<std::size_t>(std::min<std::uint64_t>(settings.chunk_size, file.local.size)));
+    auto whole = co_await hash_prefix(pool, state, file.local.size, front.bytes(), counters, expected);
     if (!whole) co_return unreadable(whole.error());
     auto hash = state.hasher.digest();
     // An adopted file without a committed hash (a mirror seeded by hand) is matched by size.
@@ -398,9 +399,13 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
     state.restart();
   }
 
-  front.resize(static_cast<std::size_t>(
-      std::min<std::uint64_t>(settings.chunk_size, std::max<std::uint64_t>(file.local.size, 1))));
-  std::vector<std::byte> back(front.size());
+  auto buffer_size = static_cast<std::size_t>(
+      std::min<std::uint64_t>(settings.chunk_size, std::max<std::uint64_t>(file.local.size, 1)));
+  if (front.data())
+    front.resize(buffer_size);
+  else
+    front = buffers.take(buffer_size);
+  ChunkBuffer back = buffers.take(buffer_size);
   std::string resume_token = destination.resume_token;
   // Where uploads stay apart until finished, an earlier upload continues through its token, or
   // through its path where the target can find its own unfinished uploads (S3); otherwise what
@@ -425,7 +430,7 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
       }
     }
     state.restart();
-    if (auto prefix = co_await hash_prefix(pool, state, offset, front, counters); !prefix)
+    if (auto prefix = co_await hash_prefix(pool, state, offset, front.bytes(), counters); !prefix)
       co_return unreadable(prefix.error());
     bool local_failure = false;
     auto sent = co_await send_from(target, pool, state, destination, offset, file.local.size, resume_token, front, back,

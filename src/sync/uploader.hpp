@@ -14,6 +14,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "manifest/manifest.hpp"
+#include "sync/chunk_buffers.hpp"
 #include "sync/plan.hpp"
 #include "util/error.hpp"
 
@@ -42,6 +43,9 @@ struct UploadSettings {
   // while it is uploaded, and borrows more for parts in flight (target::Upload::write_at) while
   // nobody waits. Null: two buffers per file, one write at a time.
   target::AsyncSemaphore* chunk_budget = nullptr;
+  // Where the buffers come from and go back to (chunk_buffers.hpp). Null: each file makes its own,
+  // and writes one part at a time.
+  ChunkBufferPool* buffers = nullptr;
 };
 
 // Where a file's bytes go: `path` on the target; `staged` is the same path relative to .offsite/
