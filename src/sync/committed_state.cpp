@@ -97,9 +97,18 @@ asio::awaitable<Result<manifest::FolderManifest>> read_manifest(target::Target& 
                                                                 const manifest::FolderRef& ref, bool& unreadable) {
   auto name = layout::meta_path(ref.manifest);
   auto where = target.describe() + "/" + name;
-  // A copy from the cache has the recorded size and hash already (ManifestCache::get checks).
+  // A copy from the cache has the recorded size and hash already (ManifestCache checks).
   std::optional<std::string> bytes;
-  if (cache) bytes = co_await cache->get(ref.manifest, ref.manifest_size, ref.manifest_xxh3_128);
+  if (cache) {
+    auto prefetched = co_await cache->take_parsed(ref.manifest, ref.manifest_size, ref.manifest_xxh3_128);
+    if (prefetched) {
+      if (prefetched->folder != ref.path)
+        co_return make_error(ErrorKind::permanent,
+                             fmt::format("{}: describes folder '{}', not '{}'", where, prefetched->folder, ref.path));
+      co_return std::move(*prefetched);
+    }
+    bytes = co_await cache->get(ref.manifest, ref.manifest_size, ref.manifest_xxh3_128);
+  }
   bool from_cache = bytes.has_value();
   if (!from_cache) {
     auto read = co_await target.read_file(name, k_max_record_size);

@@ -1,7 +1,9 @@
 #include "sync/manifest_cache.hpp"
 
+#include <algorithm>
 #include <set>
 #include <system_error>
+#include <utility>
 
 #include "util/fs.hpp"
 #include "util/offload.hpp"
@@ -10,6 +12,8 @@ namespace offsite::sync {
 namespace {
 
 constexpr std::string_view k_suffix = ".json";
+// A copy larger than this is no manifest of ours (records refuse larger ones too).
+constexpr std::uint64_t k_max_copy_size = 256ull << 20;
 
 } // namespace
 
@@ -26,6 +30,49 @@ asio::awaitable<std::optional<std::string>> ManifestCache::get(std::string name,
     return std::move(*bytes);
   };
   co_return co_await offload(m_pool, std::move(work));
+}
+
+void ManifestCache::prefetch(asio::any_io_executor executor) {
+  auto work = [dir = m_dir] {
+    std::map<std::string, Prefetched> parsed;
+    std::error_code error;
+    for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+      auto bytes = fs::read_file(it->path(), k_max_copy_size);
+      if (!bytes) continue;
+      // Errors name the copy; a copy that does not parse is left to get(), whose bytes the
+      // caller parses again and reports against the target's name.
+      auto manifest = manifest::read_folder_manifest(*bytes, it->path().string());
+      if (!manifest) continue;
+      std::sort(manifest->files.begin(), manifest->files.end(),
+                [](const manifest::FileEntry& a, const manifest::FileEntry& b) { return a.path < b.path; });
+      parsed.emplace(it->path().filename().string(), Prefetched{bytes->size(), xxh3_128(*bytes), std::move(*manifest)});
+    }
+    return parsed;
+  };
+  // Shared with the task, which may end after this cache (its pool work cannot be cancelled).
+  auto into = m_prefetched = std::make_shared<std::map<std::string, Prefetched>>();
+  auto task = [&pool = m_pool, into, work = std::move(work)]() -> asio::awaitable<void> {
+    auto pending = offload(pool, work);
+    *into = co_await std::move(pending);
+  };
+  m_prefetch.start(std::move(executor), std::move(task));
+}
+
+asio::awaitable<std::optional<manifest::FolderManifest>> ManifestCache::take_parsed(const std::string& name,
+                                                                                    std::uint64_t size, Hash128 hash) {
+  co_await m_prefetch.wait();
+  if (!m_prefetched) co_return std::nullopt;
+  auto found = m_prefetched->find(file_of(name).filename().string());
+  if (found == m_prefetched->end()) co_return std::nullopt;
+  auto prefetched = std::move(found->second);
+  m_prefetched->erase(found);
+  if (prefetched.size != size || prefetched.hash != hash) co_return std::nullopt;
+  co_return std::move(prefetched.manifest);
+}
+
+asio::awaitable<void> ManifestCache::end_prefetch() {
+  co_await m_prefetch.wait();
+  m_prefetched.reset(); // frees what was not taken
 }
 
 asio::awaitable<void> ManifestCache::put(std::string name, std::string bytes) {

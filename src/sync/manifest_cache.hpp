@@ -14,9 +14,17 @@
 // (it does not stat the mirror's files either); `verify` reads every manifest from the target.
 // Files are written without fsync: a copy lost or torn in a crash only fails its hash check.
 // After a scan settles on the commit point, copies its record does not name are removed.
+//
+// Prefetch. Which manifests the commit point names is known only once the target has answered,
+// but the copies can be read and parsed before: prefetch() does it on the pool while the sync
+// connects (over SFTP the handshake is mostly waiting for the server), and take_parsed() then
+// hands over a parsed copy if its bytes had the recorded size and hash. A no-change sync of
+// 20,000 files over loopback SFTP spent 24 ms of its 130 ms on the copies after the connect.
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +32,8 @@
 #include <asio/awaitable.hpp>
 #include <asio/thread_pool.hpp>
 
+#include "manifest/manifest.hpp"
+#include "util/background_task.hpp"
 #include "util/hash128.hpp"
 
 namespace offsite::sync {
@@ -39,11 +49,28 @@ public:
   // Removes the copies of manifests not in `names` (best effort).
   asio::awaitable<void> keep_only(std::vector<std::string> names);
 
+  // Starts reading and parsing every copy on the pool, beside what the caller does meanwhile.
+  void prefetch(asio::any_io_executor executor);
+  // After prefetch(): waits for it, and hands over manifest `name` parsed (its files sorted by
+  // path) if its copy was `size` bytes whose XXH3-128 is `hash`. Otherwise nullopt.
+  asio::awaitable<std::optional<manifest::FolderManifest>> take_parsed(const std::string& name, std::uint64_t size,
+                                                                       Hash128 hash);
+  // Waits for a prefetch still running and forgets what was not taken.
+  asio::awaitable<void> end_prefetch();
+
+  struct Prefetched {
+    std::uint64_t size = 0;
+    Hash128 hash;
+    manifest::FolderManifest manifest;
+  };
+
 private:
   std::filesystem::path file_of(const std::string& name) const;
 
   std::filesystem::path m_dir;
   asio::thread_pool& m_pool;
+  BackgroundTask m_prefetch;
+  std::shared_ptr<std::map<std::string, Prefetched>> m_prefetched; // by file name in m_dir
 };
 
 } // namespace offsite::sync

@@ -136,6 +136,7 @@ public:
 
   asio::awaitable<SyncResult> run() {
     auto outcome = co_await steps();
+    co_await m_manifest_cache.end_prefetch();
     m_gate.open();
     co_await m_lease_keeper.stop();
     if (m_lease) co_await m_lease->release();
@@ -169,7 +170,10 @@ private:
   }
 
   asio::awaitable<Result<void>> steps() {
-    // Connect first: nothing local is touched for a target that cannot be reached.
+    // Connect first: nothing local is touched for a target that cannot be reached. Meanwhile the
+    // manifest copies in state_dir are read (ours: the sync lock is held).
+    auto executor = co_await asio::this_coro::executor;
+    if (!m_request.dry_run) m_manifest_cache.prefetch(executor);
     phase("connecting");
     if (auto connected = co_await m_target.connect(); !connected) co_return connected;
     if (!m_request.dry_run) {
@@ -210,6 +214,7 @@ private:
     for (const auto& warning : recovered->warnings)
       m_result.warnings.push_back(warning);
     m_committed = std::move(recovered->committed);
+    co_await m_manifest_cache.end_prefetch(); // copies the commit point does not name
     m_result.generation = m_committed.generation();
     failpoint("recovered");
     if (auto detected = co_await detect_takeover(); !detected) co_return detected;

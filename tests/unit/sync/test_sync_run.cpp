@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <fstream>
 
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
 
@@ -146,6 +150,43 @@ BOOST_AUTO_TEST_CASE(manifest_cache_copies_that_do_not_match_are_read_from_the_t
   MemoryTarget again(bench.store);
   BOOST_TEST_REQUIRE((bench.sync(again).outcome == Outcome::success));
   BOOST_TEST(again.count(Op::read_file) == 2u);
+}
+
+// The copies are read and parsed while the target connects (ManifestCache::prefetch): here the
+// connect takes 300 ms and, before it answers, removes every copy. Read before, they still
+// serve; read after the connect, as before the prefetch, all 5 would come from the target.
+class SlowConnectRemovingCopies final : public MemoryTarget {
+public:
+  SlowConnectRemovingCopies(std::shared_ptr<MemoryStore> store, stdfs::path copies)
+      : MemoryTarget(std::move(store)), m_copies(std::move(copies)) {}
+  asio::awaitable<Result<void>> connect() override {
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(300));
+    co_await timer.async_wait(asio::use_awaitable);
+    stdfs::remove_all(m_copies);
+    co_return co_await MemoryTarget::connect();
+  }
+
+private:
+  stdfs::path m_copies;
+};
+
+BOOST_AUTO_TEST_CASE(manifest_cache_copies_are_read_while_the_target_connects) {
+  Bench bench;
+  build_small_repository(bench);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  auto cache_dir = offsite::sync::repository_state_dir(bench.service.state_dir, bench.repository.name) / "manifests";
+  SlowConnectRemovingCopies target(bench.store, cache_dir);
+  auto result = bench.sync(target);
+  BOOST_TEST_REQUIRE((result.outcome == Outcome::success), error_message(result));
+  BOOST_TEST(!stdfs::exists(cache_dir));
+  BOOST_TEST(target.count(Op::read_file) == 2u); // the ID and the record; no manifest
+  // A dry run reads the target's manifests, not the copies (it writes nothing, the cache neither).
+  write_local(bench.root() / "PC-1" / "Daily", "dry.img", "x", k_day2_s);
+  SlowConnectRemovingCopies dry(bench.store, cache_dir);
+  sync::SyncRequest request;
+  request.dry_run = true;
+  BOOST_TEST_REQUIRE((bench.sync(dry, request).outcome == Outcome::success));
+  BOOST_TEST(dry.count(Op::read_file) == 2u + std::size_t(k_small_folders));
 }
 
 BOOST_AUTO_TEST_CASE(next_day_changes_end_equal) {
