@@ -32,62 +32,67 @@ manifest::FileEntry entry_with_mtime(const manifest::FileEntry& committed, std::
   return refreshed;
 }
 
-// Plans one folder present locally (`local` may be null when the folder is gone).
+// Plans one folder present locally (`local` may be null when the folder is gone). Both lists
+// are sorted by path (the scanner sorts a folder's files, read_manifest() a manifest's), so one
+// merge pairs each local file with its committed entry: no lookup per file, no set of names,
+// and the unchanged entries come out in path order. A no-change sync of 20,000 files spent
+// most of its plan in a set of every path and a search per file.
 FolderPlan plan_folder(const std::string& folder, const repo::LocalFolder* local,
                        const manifest::FolderManifest* committed, const std::set<std::string>& skipped,
                        const repo::HashCache& hash_cache, SyncPlan& totals) {
   FolderPlan plan;
   plan.folder = folder;
-  std::set<std::string> seen;
-  if (local) {
-    for (const auto& file : local->files) {
-      seen.insert(file.path);
-      const manifest::FileEntry* entry = nullptr;
-      if (committed) {
-        auto it = std::lower_bound(committed->files.begin(), committed->files.end(), file.path,
-                                   [](const manifest::FileEntry& e, const std::string& p) { return e.path < p; });
-        if (it != committed->files.end() && it->path == file.path) entry = &*it;
-      }
-      if (!entry) {
-        plan.to_read.push_back({file, FileChange::added, Placement::staged, nullptr});
-        ++totals.added_files;
-        totals.bytes_to_read += file.size;
-        continue;
-      }
-      if (entry->size == file.size && entry->mtime_ns == file.mtime_ns) {
-        plan.unchanged.push_back(*entry);
-        continue;
-      }
-      ++totals.changed_files;
-      if (entry->size != file.size) {
-        plan.to_read.push_back(
-            {file, FileChange::modified, Placement::staged, std::make_shared<const manifest::FileEntry>(*entry)});
-        totals.bytes_to_read += file.size;
-        continue;
-      }
-      if (auto cached = hash_cache.lookup(file); cached && *cached == entry->xxh3_128) {
-        plan.unchanged.push_back(entry_with_mtime(*entry, file.mtime_ns));
-        plan.metadata_changed = true;
-        continue;
-      }
-      plan.to_read.push_back(
-          {file, FileChange::touched, Placement::staged, std::make_shared<const manifest::FileEntry>(*entry)});
+  static const std::vector<manifest::FileEntry> none;
+  const auto& entries = committed ? committed->files : none;
+  std::size_t next_entry = 0;
+  // A committed entry without a local file: deleted, unless the scan skipped its path.
+  auto gone = [&](const manifest::FileEntry& entry) {
+    if (skipped.count(entry.path)) {
+      plan.unchanged.push_back(entry); // cannot be copied now: the committed copy stays
+      return;
+    }
+    plan.to_delete.push_back(entry);
+    ++totals.deleted_files;
+  };
+  static const std::vector<repo::LocalFile> no_files;
+  for (const auto& file : local ? local->files : no_files) {
+    while (next_entry < entries.size() && entries[next_entry].path < file.path)
+      gone(entries[next_entry++]);
+    const manifest::FileEntry* entry = nullptr;
+    if (next_entry < entries.size() && entries[next_entry].path == file.path) entry = &entries[next_entry++];
+    if (!entry) {
+      plan.to_read.push_back({file, FileChange::added, Placement::staged, nullptr});
+      ++totals.added_files;
       totals.bytes_to_read += file.size;
+      continue;
     }
-  }
-  if (committed) {
-    for (const auto& entry : committed->files) {
-      if (seen.count(entry.path)) continue;
-      if (skipped.count(entry.path)) {
-        plan.unchanged.push_back(entry); // cannot be copied now: the committed copy stays
-        continue;
-      }
-      plan.to_delete.push_back(entry);
-      ++totals.deleted_files;
+    if (entry->size == file.size && entry->mtime_ns == file.mtime_ns) {
+      plan.unchanged.push_back(*entry);
+      continue;
     }
+    ++totals.changed_files;
+    if (entry->size != file.size) {
+      plan.to_read.push_back(
+          {file, FileChange::modified, Placement::staged, std::make_shared<const manifest::FileEntry>(*entry)});
+      totals.bytes_to_read += file.size;
+      continue;
+    }
+    if (auto cached = hash_cache.lookup(file); cached && *cached == entry->xxh3_128) {
+      plan.unchanged.push_back(entry_with_mtime(*entry, file.mtime_ns));
+      plan.metadata_changed = true;
+      continue;
+    }
+    plan.to_read.push_back(
+        {file, FileChange::touched, Placement::staged, std::make_shared<const manifest::FileEntry>(*entry)});
+    totals.bytes_to_read += file.size;
   }
+  while (next_entry < entries.size())
+    gone(entries[next_entry++]);
+  // In path order already, but for lists another writer sorted differently (a safety net: O(n)
+  // when sorted).
   auto by_path = [](const manifest::FileEntry& a, const manifest::FileEntry& b) { return a.path < b.path; };
-  std::sort(plan.unchanged.begin(), plan.unchanged.end(), by_path);
+  if (!std::is_sorted(plan.unchanged.begin(), plan.unchanged.end(), by_path))
+    std::sort(plan.unchanged.begin(), plan.unchanged.end(), by_path);
   return plan;
 }
 

@@ -163,6 +163,35 @@ BOOST_AUTO_TEST_CASE(cache_entry_of_another_inode_is_a_miss) {
   BOOST_TEST(plan.folders.front().to_read.size() == 1u);
 }
 
+// The plan pairs local files with committed entries by merging the two sorted lists: gone and
+// new names interleaved at the start, the middle and the end must each land in their place.
+BOOST_AUTO_TEST_CASE(interleaved_names_pair_up) {
+  CommittedState state;
+  state.record = manifest::CommitRecord{};
+  state.record->generation = 1;
+  state.folders["F"] =
+      manifest::FolderManifest{"F",
+                               "tx",
+                               {entry("F/a", 1, 100, "a"), entry("F/b", 2, 100, "b"), entry("F/c", 3, 100, "c"),
+                                entry("F/d", 4, 100, "d"), entry("F/e", 5, 100, "e"), entry("F/g/h", 6, 100, "h")}};
+  repo::LocalView view;
+  // a gone; 0 and b2 new; b kept; c skipped (kept); d modified; e gone; f new; g/h kept; z new.
+  view.folders.push_back({"F",
+                          {local("F/0", 9, 100), local("F/b", 2, 100), local("F/b2", 9, 100), local("F/d", 44, 100),
+                           local("F/f", 9, 100), local("F/g/h", 6, 100), local("F/z", 9, 100)}});
+  view.skipped.push_back({"F/c", "cannot open: permission denied", true});
+  auto plan = make_plan(view, state, repo::HashCache{});
+  BOOST_TEST_REQUIRE(plan.folders.size() == 1u);
+  const auto& f = plan.folders.front();
+  BOOST_TEST(paths(f.to_read) == (std::vector<std::string>{"F/0", "F/b2", "F/d", "F/f", "F/z"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(paths(f.unchanged) == (std::vector<std::string>{"F/b", "F/c", "F/g/h"}), boost::test_tools::per_element());
+  BOOST_TEST(paths(f.to_delete) == (std::vector<std::string>{"F/a", "F/e"}), boost::test_tools::per_element());
+  BOOST_TEST(plan.added_files == 4u);
+  BOOST_TEST(plan.changed_files == 1u);
+  BOOST_TEST(plan.deleted_files == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(skipped_entries_keep_their_committed_copies) {
   auto state = committed_state();
   repo::LocalView view;
