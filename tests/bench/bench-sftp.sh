@@ -17,7 +17,9 @@
 #      'cat > /dev/null'` of the same bytes: the cipher and MAC libssh2 1.10 negotiates (it has
 #      no AES-GCM), one stream
 #   2. next day (make-bench-repos.sh --next-day): offsite vs rclone sync of the same change vs the
-#      ssh cat of exactly the files offsite uploaded
+#      ssh cat of exactly the files offsite uploaded, and vs `curl -T` of those files over SFTP
+#      (BRIEF §8's "uploading those bytes alone with curl": one curl, one connection, the files
+#      one after another, through the same libssh2 1.10 as offsite)
 #   3. no-change re-sync of main and of files-20k: offsite vs rclone sync (rclone's mirrors of
 #      files-20k and of the next-day copy are set up with cp -a into the served directory)
 #   4. peak RSS and CPU seconds (user + system, client process only) per GiB of the first sync
@@ -122,6 +124,23 @@ run_ssh_cat() {
   secs=$(seconds_since "$start")
 }
 
+# The fingerprint of the host key libssh2 1.10 picks by itself (it prefers ECDSA to ed25519), for
+# curl's --hostpubsha256: curl checks it, as ssh and rclone check known_hosts.
+host_sha256=$(ssh-keygen -l -E sha256 -f "$work/sshd/ssh_host_ecdsa_key.pub" | awk '{ print $2 }' | sed 's/^SHA256://')
+# run_curl ROOT LIST DEST: the files LIST names (relative to ROOT) uploaded with one `curl -T`
+# each, in one curl process over one SFTP connection, into DEST (absolute, on the server); sets
+# secs.
+run_curl() {
+  local start args=() file
+  while IFS= read -r file; do
+    args+=(-T "$1/$file" "sftp://$user@127.0.0.1:$port$3/$file")
+  done <"$2"
+  rm -rf "$3" && mkdir -p "$3"
+  start=$(now_ns)
+  curl -sS --ftp-create-dirs --key "$key" --pubkey "$key.pub" --hostpubsha256 "$host_sha256" "${args[@]}"
+  secs=$(seconds_since "$start")
+}
+
 main=$bench_dir/main
 main_bytes=$(tree_bytes "$main")
 gib=$(awk -v b="$main_bytes" 'BEGIN { printf "%.4f", b / 1073741824 }')
@@ -201,6 +220,9 @@ for run in $(seq 1 "$runs"); do
   run_ssh_cat "$work/day/main" "$work/uploaded.txt"
   record nextday.ssh "$secs"
   echo "   ssh cat (those) $secs s"
+  run_curl "$work/day/main" "$work/uploaded.txt" "$work/curl-day"
+  record nextday.curl "$secs"
+  echo "   curl -T (those) $secs s"
   run_rclone "$work/day/main" "$work/rclone-day"
   record nextday.rclone "$secs"
   echo "   rclone sync    $secs s"
@@ -216,10 +238,11 @@ mib_s() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / 1048576 / s }'; }
   printf '| first sync, main 2 GiB | %s s (%s MiB/s) | %s s (%s MiB/s) | %s s (%s MiB/s) | %sx throughput | >= 1.2x |\n' \
     "$o" "$(mib_s "$main_bytes" "$o")" "$r" "$(mib_s "$main_bytes" "$r")" "$s" "$(mib_s "$main_bytes" "$s")" \
     "$(awk -v a="$r" -v b="$o" 'BEGIN { printf "%.2f", a / b }')"
-  o=$(median nextday.offsite) r=$(median nextday.rclone) s=$(median nextday.ssh)
-  printf '| next day (%s MiB uploaded) | %s s | %s s | %s s (those files) | %sx time; %sx ssh cat | <= 1.2x ssh cat |\n' \
+  o=$(median nextday.offsite) r=$(median nextday.rclone) s=$(median nextday.ssh) c=$(median nextday.curl)
+  printf '| next day (%s MiB uploaded) | %s s | %s s | %s s (those files) | %sx time; %sx ssh cat; %sx `curl -T` of those files (%s s) | <= 1.2x the same bytes alone |\n' \
     "$(awk -v b="$(median nextday.bytes)" 'BEGIN { printf "%.0f", b / 1048576 }')" "$o" "$r" "$s" \
-    "$(awk -v a="$o" -v b="$r" 'BEGIN { printf "%.2f", a / b }')" "$(awk -v a="$o" -v b="$s" 'BEGIN { printf "%.2f", a / b }')"
+    "$(awk -v a="$o" -v b="$r" 'BEGIN { printf "%.2f", a / b }')" "$(awk -v a="$o" -v b="$s" 'BEGIN { printf "%.2f", a / b }')" \
+    "$(awk -v a="$o" -v b="$c" 'BEGIN { printf "%.2f", a / b }')" "$c"
   o=$(median nochange.offsite) r=$(median nochange.rclone)
   printf '| no-change, main 2 GiB | %s s | %s s | | %sx time | <= 1.0x |\n' "$o" "$r" "$(awk -v a="$o" -v b="$r" 'BEGIN { printf "%.2f", a / b }')"
   o=$(median nochange20k.offsite) r=$(median nochange20k.rclone)
