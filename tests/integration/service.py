@@ -17,7 +17,9 @@ Checks (BRIEF §2, §3, §6, §7, §9 "Service"; docs/service.md):
 4. abandoned: a backup that outlasts the window makes the scheduled sync `abandoned`, on_failure
    runs, the backup is not disturbed and new backups may start again;
 5. SIGHUP with a broken config keeps the service running and logs the file and line; SIGHUP with
-   a fixed config that adds a repository syncs the new one;
+   a fixed config that adds a repository syncs the new one; the service manager is told READY=1,
+   RELOADING=1 and READY=1 again, and STOPPING=1 (sd_notify to a socket of the test's own in
+   $NOTIFY_SOCKET: libsystemd is opened at run time, service/notify.cpp);
 6. SIGTERM during a throttled scheduled sync: the service exits within 10 s with status 0 (what
    run_daemon returns), the result is incomplete, the next `offsite sync` succeeds and verifies;
 7. a failing pre_sync_command fails the sync with its output in the error and no post command;
@@ -35,6 +37,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -113,6 +116,28 @@ class Service:
             self.process.wait()
         if not self.log_file.closed:
             self.log_file.close()
+
+
+class NotifyListener:
+    """A datagram socket standing in for systemd's $NOTIFY_SOCKET: collects what sd_notify sends."""
+
+    def __init__(self, path):
+        self.path = path
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.socket.bind(path)
+        self.socket.setblocking(False)
+        self.messages = []
+
+    def received(self):
+        while True:
+            try:
+                self.messages.append(self.socket.recv(4096).decode(errors="replace"))
+            except BlockingIOError:
+                return list(self.messages)
+
+    def states(self):
+        """READY=1, RELOADING=1, STOPPING=1 in the order received (STATUS= lines left out)."""
+        return [m for m in self.received() if not m.startswith("STATUS=")]
 
 
 def start_backup(offsite, name, *command, no_wait=False):
@@ -441,9 +466,12 @@ def main():
     config5 = os.path.join(base, "five.toml")
     write_config(config5, state_dir=state5, repositories=[hup1])
     offsite5 = common.Offsite(exe, config5)
-    service5 = Service(offsite5, os.path.join(base, "service5.log"))
+    notify5 = NotifyListener(os.path.join(base, "notify5.sock"))
+    service5 = Service(offsite5, os.path.join(base, "service5.log"), env={"NOTIFY_SOCKET": notify5.path})
     checks.ok(wait_result(state5, "hup1", 30, outcome="success") is not None, "5: hup1 synced at start",
               service5.log_text())
+    checks.ok(notify5.states() == ["READY=1"] and any(m.startswith("STATUS=") for m in notify5.received()),
+              "5: the service manager was told READY=1 and a STATUS", repr(notify5.received()))
     with open(config5) as source:
         good_text = source.read()
     broken = good_text.splitlines()
@@ -468,6 +496,9 @@ def main():
     checks.ok(history_count(state5, "hup1") == 1, "5: the reload did not sync hup1 again in its window")
     rc, took = service5.stop()
     checks.ok(rc == 0, f"5: the service stops on SIGTERM with status 0 (got {rc} after {took:.1f}s)")
+    # Two reloads (the broken config keeps the old one running, so it is ready again too), then the stop.
+    checks.ok(notify5.states() == ["READY=1", "RELOADING=1", "READY=1", "RELOADING=1", "READY=1", "STOPPING=1"],
+              "5: sd_notify told READY, RELOADING and READY for each SIGHUP, then STOPPING", repr(notify5.received()))
 
     # --- Check 6: SIGTERM during a throttled scheduled sync. --------------------------------------
     log("== 6. SIGTERM during a throttled sync of the service")
