@@ -97,20 +97,16 @@ asio::awaitable<Result<manifest::FolderManifest>> read_manifest(target::Target& 
                                                                 const manifest::FolderRef& ref, bool& unreadable) {
   auto name = layout::meta_path(ref.manifest);
   auto where = target.describe() + "/" + name;
-  // A copy from the cache has the recorded size and hash already (ManifestCache checks).
+  // A copy from the cache has the recorded size and hash already (ManifestCache checks): parsed
+  // during the connect (prefetch), else read now.
+  std::optional<manifest::FolderManifest> parsed;
   std::optional<std::string> bytes;
   if (cache) {
-    auto prefetched = co_await cache->take_parsed(ref.manifest, ref.manifest_size, ref.manifest_xxh3_128);
-    if (prefetched) {
-      if (prefetched->folder != ref.path)
-        co_return make_error(ErrorKind::permanent,
-                             fmt::format("{}: describes folder '{}', not '{}'", where, prefetched->folder, ref.path));
-      co_return std::move(*prefetched);
-    }
-    bytes = co_await cache->get(ref.manifest, ref.manifest_size, ref.manifest_xxh3_128);
+    parsed = co_await cache->take_parsed(ref.manifest, ref.manifest_size, ref.manifest_xxh3_128);
+    if (!parsed) bytes = co_await cache->get(ref.manifest, ref.manifest_size, ref.manifest_xxh3_128);
   }
-  bool from_cache = bytes.has_value();
-  if (!from_cache) {
+  bool from_target = !parsed && !bytes;
+  if (from_target) {
     auto read = co_await target.read_file(name, k_max_record_size);
     if (!read) {
       unreadable = read.error().kind != ErrorKind::not_found;
@@ -122,15 +118,15 @@ asio::awaitable<Result<manifest::FolderManifest>> read_manifest(target::Target& 
           fmt::format("{}: size or hash differs from what commit record {} recorded", where, record.generation));
     bytes = std::move(*read);
   }
-  auto parsed = manifest::read_folder_manifest(*bytes, where);
-  if (!parsed) co_return Unexpected(std::move(parsed).error());
+  if (!parsed) {
+    auto read = parse_sorted_folder_manifest(*bytes, where);
+    if (!read) co_return Unexpected(std::move(read).error());
+    parsed = std::move(*read);
+  }
   if (parsed->folder != ref.path)
     co_return make_error(ErrorKind::permanent,
                          fmt::format("{}: describes folder '{}', not '{}'", where, parsed->folder, ref.path));
-  if (cache && !from_cache) co_await cache->put(ref.manifest, std::move(*bytes));
-  // Sorted by path, so lookups can bisect whatever order another writer used.
-  std::sort(parsed->files.begin(), parsed->files.end(),
-            [](const manifest::FileEntry& a, const manifest::FileEntry& b) { return a.path < b.path; });
+  if (cache && from_target) co_await cache->put(ref.manifest, std::move(*bytes));
   co_return std::move(*parsed);
 }
 
@@ -167,6 +163,14 @@ read_manifests(target::Target& target, manifest::CommitRecord record, bool& unre
 }
 
 } // namespace
+
+Result<manifest::FolderManifest> parse_sorted_folder_manifest(std::string_view bytes, std::string_view where) {
+  auto parsed = manifest::read_folder_manifest(bytes, where);
+  if (!parsed) return parsed;
+  std::sort(parsed->files.begin(), parsed->files.end(),
+            [](const manifest::FileEntry& a, const manifest::FileEntry& b) { return a.path < b.path; });
+  return parsed;
+}
 
 asio::awaitable<Result<manifest::CommitRecord>> read_commit_record(target::Target& target, std::uint64_t generation) {
   auto name = layout::commit_record(generation);

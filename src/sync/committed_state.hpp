@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <asio/awaitable.hpp>
@@ -56,6 +57,10 @@ asio::awaitable<Result<CommittedState>> scan_previous_owner(target::Target& targ
 // Reads one record's folder manifests (each checked against its size and hash).
 asio::awaitable<Result<std::map<std::string, manifest::FolderManifest>>>
 read_folder_manifests(target::Target& target, manifest::CommitRecord record);
+
+// A folder manifest parsed (errors name `where`), its files sorted by path: lookups bisect, and the
+// plan merges them with the scan's sorted files, whatever order the writer used.
+Result<manifest::FolderManifest> parse_sorted_folder_manifest(std::string_view bytes, std::string_view where);
 
 // Reads and checks record `generation`; not_found if it does not exist.
 asio::awaitable<Result<manifest::CommitRecord>> read_commit_record(target::Target& target, std::uint64_t generation);

@@ -1,10 +1,10 @@
 #include "sync/manifest_cache.hpp"
 
-#include <algorithm>
 #include <set>
 #include <system_error>
 #include <utility>
 
+#include "sync/committed_state.hpp"
 #include "util/fs.hpp"
 #include "util/offload.hpp"
 
@@ -41,10 +41,8 @@ void ManifestCache::prefetch(asio::any_io_executor executor) {
       if (!bytes) continue;
       // Errors name the copy; a copy that does not parse is left to get(), whose bytes the
       // caller parses again and reports against the target's name.
-      auto manifest = manifest::read_folder_manifest(*bytes, it->path().string());
+      auto manifest = parse_sorted_folder_manifest(*bytes, it->path().string());
       if (!manifest) continue;
-      std::sort(manifest->files.begin(), manifest->files.end(),
-                [](const manifest::FileEntry& a, const manifest::FileEntry& b) { return a.path < b.path; });
       parsed.emplace(it->path().filename().string(), Prefetched{bytes->size(), xxh3_128(*bytes), std::move(*manifest)});
     }
     return parsed;

@@ -263,7 +263,7 @@ asio::awaitable<Result<std::uint64_t>> send_from(target::Target& target, asio::t
   resume_token = upload.resume_token();
 
   int parallel = upload.max_parallel_writes(settings.chunk_size);
-  if (parallel > 1 && settings.chunk_budget && settings.buffers && size - offset > settings.chunk_size &&
+  if (parallel > 1 && settings.chunk_budget && size - offset > settings.chunk_size &&
       front.size() == settings.chunk_size) {
     auto confirmed =
         co_await send_parts(upload, pool, state, offset, size, settings.chunk_size, parallel, *settings.chunk_budget,
@@ -373,9 +373,7 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
 
   state.reader.advise_sequential();
   bool hash_first = (file.change == FileChange::touched && file.committed) || file.change == FileChange::adopted;
-  std::optional<ChunkBufferPool> own_buffers; // before the buffers: they go back to it
-  ChunkBufferPool& buffers =
-      settings.buffers ? *settings.buffers : own_buffers.emplace(static_cast<std::size_t>(settings.chunk_size));
+  ChunkBufferPool& buffers = *settings.buffers;
   ChunkBuffer front;
   if (hash_first) {
     // Against committed chunk hashes of this chunk size, the read stops at the first chunk that

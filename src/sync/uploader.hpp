@@ -43,8 +43,7 @@ struct UploadSettings {
   // while it is uploaded, and borrows more for parts in flight (target::Upload::write_at) while
   // nobody waits. Null: two buffers per file, one write at a time.
   target::AsyncSemaphore* chunk_budget = nullptr;
-  // Where the buffers come from and go back to (chunk_buffers.hpp). Null: each file makes its own,
-  // and writes one part at a time.
+  // Where the buffers come from and go back to (chunk_buffers.hpp). Required; the Transfer sets it.
   ChunkBufferPool* buffers = nullptr;
 };
 

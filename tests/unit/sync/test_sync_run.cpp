@@ -181,6 +181,10 @@ BOOST_AUTO_TEST_CASE(manifest_cache_copies_are_read_while_the_target_connects) {
   BOOST_TEST(!stdfs::exists(cache_dir));
   BOOST_TEST(target.count(Op::read_file) == 2u); // the ID and the record; no manifest
   // A dry run reads the target's manifests, not the copies (it writes nothing, the cache neither).
+  // The copies first come back: a sync that finds none reads the manifests and keeps copies.
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  BOOST_TEST_REQUIRE(std::distance(stdfs::directory_iterator(cache_dir), stdfs::directory_iterator()) ==
+                     k_small_folders);
   write_local(bench.root() / "PC-1" / "Daily", "dry.img", "x", k_day2_s);
   SlowConnectRemovingCopies dry(bench.store, cache_dir);
   sync::SyncRequest request;
