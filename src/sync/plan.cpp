@@ -42,8 +42,25 @@ FolderPlan plan_folder(const std::string& folder, const repo::LocalFolder* local
                        const repo::HashCache& hash_cache, SyncPlan& totals) {
   FolderPlan plan;
   plan.folder = folder;
+  // The merge needs both lists in path order. The scanner and read_manifest() give them so; should
+  // one not be, a sorted copy keeps the plan right, since a wrong pairing deletes committed files.
   static const std::vector<manifest::FileEntry> none;
-  const auto& entries = committed ? committed->files : none;
+  static const std::vector<repo::LocalFile> no_files;
+  const auto& given_entries = committed ? committed->files : none;
+  const auto& given_files = local ? local->files : no_files;
+  auto by_path = [](const auto& a, const auto& b) { return a.path < b.path; };
+  std::vector<manifest::FileEntry> sorted_entries;
+  std::vector<repo::LocalFile> sorted_files;
+  if (!std::is_sorted(given_entries.begin(), given_entries.end(), by_path)) {
+    sorted_entries = given_entries;
+    std::sort(sorted_entries.begin(), sorted_entries.end(), by_path);
+  }
+  if (!std::is_sorted(given_files.begin(), given_files.end(), by_path)) {
+    sorted_files = given_files;
+    std::sort(sorted_files.begin(), sorted_files.end(), by_path);
+  }
+  const auto& entries = sorted_entries.empty() ? given_entries : sorted_entries;
+  const auto& files = sorted_files.empty() ? given_files : sorted_files;
   std::size_t next_entry = 0;
   // A committed entry without a local file: deleted, unless the scan skipped its path.
   auto gone = [&](const manifest::FileEntry& entry) {
@@ -54,8 +71,7 @@ FolderPlan plan_folder(const std::string& folder, const repo::LocalFolder* local
     plan.to_delete.push_back(entry);
     ++totals.deleted_files;
   };
-  static const std::vector<repo::LocalFile> no_files;
-  for (const auto& file : local ? local->files : no_files) {
+  for (const auto& file : files) {
     while (next_entry < entries.size() && entries[next_entry].path < file.path)
       gone(entries[next_entry++]);
     const manifest::FileEntry* entry = nullptr;
@@ -88,12 +104,7 @@ FolderPlan plan_folder(const std::string& folder, const repo::LocalFolder* local
   }
   while (next_entry < entries.size())
     gone(entries[next_entry++]);
-  // In path order already, but for lists another writer sorted differently (a safety net: O(n)
-  // when sorted).
-  auto by_path = [](const manifest::FileEntry& a, const manifest::FileEntry& b) { return a.path < b.path; };
-  if (!std::is_sorted(plan.unchanged.begin(), plan.unchanged.end(), by_path))
-    std::sort(plan.unchanged.begin(), plan.unchanged.end(), by_path);
-  return plan;
+  return plan; // unchanged, to_read and to_delete come out in path order
 }
 
 } // namespace

@@ -192,6 +192,24 @@ BOOST_AUTO_TEST_CASE(interleaved_names_pair_up) {
   BOOST_TEST(plan.deleted_files == 2u);
 }
 
+// The same, with both lists out of order (a producer that did not sort): the merge must not pair
+// wrongly, which would delete committed files.
+BOOST_AUTO_TEST_CASE(unsorted_lists_pair_up_too) {
+  CommittedState state;
+  state.record = manifest::CommitRecord{};
+  state.record->generation = 1;
+  state.folders["F"] = manifest::FolderManifest{
+      "F", "tx", {entry("F/e", 5, 100, "e"), entry("F/a", 1, 100, "a"), entry("F/c", 3, 100, "c")}};
+  repo::LocalView view;
+  view.folders.push_back({"F", {local("F/c", 3, 100), local("F/b", 9, 100), local("F/a", 1, 100)}});
+  auto plan = make_plan(view, state, repo::HashCache{});
+  BOOST_TEST_REQUIRE(plan.folders.size() == 1u);
+  const auto& f = plan.folders.front();
+  BOOST_TEST(paths(f.to_read) == (std::vector<std::string>{"F/b"}), boost::test_tools::per_element());
+  BOOST_TEST(paths(f.unchanged) == (std::vector<std::string>{"F/a", "F/c"}), boost::test_tools::per_element());
+  BOOST_TEST(paths(f.to_delete) == (std::vector<std::string>{"F/e"}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(skipped_entries_keep_their_committed_copies) {
   auto state = committed_state();
   repo::LocalView view;
