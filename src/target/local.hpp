@@ -1,9 +1,9 @@
 #pragma once
-// The local-path target: a folder, a USB disk, a mounted NAS share. Durable: files are fsync'd
-// before finish() and before a rename; directories are fsync'd in batches, before every commit
-// point (write_new_file) and removal (local_directory_syncs.hpp), so what a commit point reported
-// done survives a power cut together with everything before it. Every blocking call runs on the
-// offload pool; the event loop never blocks.
+// The local-path target: a folder, a USB disk, a mounted NAS share. Durable: uploaded files and
+// directories are fsync'd in batches, before every commit point (write_new_file) and removal of
+// a transaction directory (local_owed_syncs.hpp); files written whole are fsync'd before their
+// rename. What a commit point reported done survives a power cut together with everything before
+// it. Every blocking call runs on the offload pool; the event loop never blocks.
 
 #include <filesystem>
 #include <memory>
@@ -45,6 +45,8 @@ public:
   RenameMethod rename_method() const { return m_method; }
   // Directories whose fsync is deferred to the next commit point or removal (for tests).
   std::size_t owed_directory_syncs() const;
+  // Finished uploads whose fsync is deferred likewise (for tests).
+  std::size_t owed_file_syncs() const;
 
 private:
   // write_new_file (a commit point) or write_new_file_deferred.
@@ -59,7 +61,7 @@ private:
   std::filesystem::path m_state_dir;
   RenameMethod m_method = RenameMethod::renameat2;
   std::uint64_t m_max_file_size = 0;
-  std::shared_ptr<class LocalDirectorySyncs> m_owed;
+  std::shared_ptr<class LocalOwedSyncs> m_owed;
 };
 
 } // namespace offsite::target

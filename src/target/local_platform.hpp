@@ -74,8 +74,9 @@ public:
   // Up to bytes.size() bytes at `offset`; `done` is 0 at the end.
   int read_at(std::span<std::byte> bytes, std::uint64_t offset, std::size_t& done);
   int sync();
-  // Starts writing [offset, offset + length) to the disk without waiting for it (Linux:
-  // sync_file_range with SYNC_FILE_RANGE_WRITE; elsewhere nothing). A hint: errors are ignored.
+  // Starts writing [offset, offset + length) to the disk (length 0: to the end) without waiting
+  // for it (Linux: sync_file_range with SYNC_FILE_RANGE_WRITE; elsewhere nothing). A hint:
+  // errors are ignored.
   void start_writeback(std::uint64_t offset, std::uint64_t length);
 
 private:

@@ -1,4 +1,5 @@
 #include "target/local.hpp"
+#include "target/local_owed_syncs.hpp"
 
 #include <asio/thread_pool.hpp>
 #include <boost/test/unit_test.hpp>
@@ -76,7 +77,7 @@ BOOST_AUTO_TEST_SUITE(target_local_fs)
 
 BOOST_FIXTURE_TEST_CASE(directory_syncs_are_batched_until_a_commit_point_or_removal, LocalFixture) {
   // Uploads, moves and folder manifests owe their directories' fsyncs; a commit point
-  // (write_new_file) or a removal pays them all first (local_directory_syncs.hpp).
+  // (write_new_file) or a removal pays them all first (local_owed_syncs.hpp).
   auto target = make();
   auto steps = [&]() -> asio::awaitable<std::vector<std::size_t>> {
     std::vector<std::size_t> owed;
@@ -110,6 +111,49 @@ BOOST_FIXTURE_TEST_CASE(directory_syncs_are_batched_until_a_commit_point_or_remo
   BOOST_TEST(owed[6] == 1u);
   BOOST_TEST(std::filesystem::exists(target_path / "SiteManager1/a/two.img"));
   BOOST_TEST(std::filesystem::exists(target_path / "SiteManager1/folders/a.json"));
+  target.reset(); // pays what is owed
+}
+
+BOOST_FIXTURE_TEST_CASE(file_syncs_wait_for_a_commit_point_or_the_limit, LocalFixture) {
+  // A finished upload owes its fsync until the next commit point (local_owed_syncs.hpp), so its
+  // slot can read the next file; the upload that reaches the limit pays for every owed file.
+  auto target = make();
+  const auto limit = LocalOwedSyncs::kMaxOwedFiles;
+  auto steps = [&]() -> asio::awaitable<std::vector<std::size_t>> {
+    std::vector<std::size_t> owed;
+    BOOST_TEST_REQUIRE((co_await target->connect()).has_value());
+    BOOST_TEST_REQUIRE((co_await target->make_directory("")).has_value());
+    BOOST_TEST_REQUIRE((co_await upload(*target, "tx/1/files/a/one.img", "one")).has_value());
+    BOOST_TEST_REQUIRE((co_await upload(*target, "tx/1/files/a/two.img", "two")).has_value());
+    owed.push_back(target->owed_file_syncs()); // 0: both
+    BOOST_TEST_REQUIRE((co_await target->rename_to_new("tx/1/files/a/one.img", "tx/1/files/a/uno.img")).has_value());
+    BOOST_TEST_REQUIRE((co_await target->remove("tx/1/files/a/two.img")).has_value());
+    owed.push_back(target->owed_file_syncs()); // 1: the moved one still, the removed one not
+    BOOST_TEST_REQUIRE((co_await target->write_new_file_deferred("folders/a.json", "{}")).has_value());
+    owed.push_back(target->owed_file_syncs()); // 2: not a commit point
+    BOOST_TEST_REQUIRE((co_await target->write_new_file("commits/1.json", "{}")).has_value());
+    owed.push_back(target->owed_file_syncs()); // 3: paid
+    for (std::size_t i = 0; i + 1 < limit; ++i) {
+      auto path = "tx/2/files/b/" + std::to_string(i) + ".img";
+      BOOST_TEST_REQUIRE((co_await upload(*target, path, "x")).has_value());
+    }
+    owed.push_back(target->owed_file_syncs()); // 4: one short of the limit
+    BOOST_TEST_REQUIRE((co_await upload(*target, "tx/2/files/b/last.img", "y")).has_value());
+    owed.push_back(target->owed_file_syncs()); // 5: the limit reached, all paid
+    BOOST_TEST_REQUIRE((co_await upload(*target, "tx/2/files/b/after.img", "z")).has_value());
+    owed.push_back(target->owed_file_syncs()); // 6: owed again
+    co_return owed;
+  };
+  auto owed = run(steps);
+  BOOST_TEST(owed[0] == 2u);
+  BOOST_TEST(owed[1] == 1u);
+  BOOST_TEST(owed[2] == 1u);
+  BOOST_TEST(owed[3] == 0u);
+  BOOST_TEST(owed[4] == limit - 1);
+  BOOST_TEST(owed[5] == 0u);
+  BOOST_TEST(owed[6] == 1u);
+  BOOST_TEST(fs::read_file(target_path / "SiteManager1/tx/1/files/a/uno.img").value() == "one");
+  BOOST_TEST(fs::read_file(target_path / "SiteManager1/tx/2/files/b/after.img").value() == "z");
   target.reset(); // pays what is owed
 }
 
