@@ -443,6 +443,10 @@ asio::awaitable<Result<void>> LocalTarget::write_new(std::string path, FileBytes
   auto durable = commit_point ? Durable::now : Durable::deferred;
   auto work = [where, temporary, bytes = std::move(bytes), method = m_method, state_dir = m_state_dir, root = m_root,
                owed = m_owed, durable]() mutable -> std::pair<Result<void>, RenameMethod> {
+    // A commit point counts from the moment its name can be seen (a journal may make the name
+    // durable before this returns), so what it references is made durable before it appears.
+    if (durable == Durable::now)
+      if (auto flushed = owed->flush(); !flushed) return {flushed, method};
     if (method == RenameMethod::exclusive_create) return {create_new_file(where, *bytes, *owed, durable), method};
     // Written whole under a temporary name, then brought in by an exclusive rename: readers
     // never see a torn file, and an existing name is never replaced.

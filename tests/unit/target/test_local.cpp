@@ -133,15 +133,22 @@ BOOST_FIXTURE_TEST_CASE(file_syncs_wait_for_a_commit_point_or_the_limit, LocalFi
     owed.push_back(target->owed_file_syncs()); // 2: not a commit point
     BOOST_TEST_REQUIRE((co_await target->write_new_file("commits/1.json", "{}")).has_value());
     owed.push_back(target->owed_file_syncs()); // 3: paid
+    // Paid before the commit point's name appears: a commit point whose name is taken fails,
+    // and what it would have referenced is durable all the same.
+    BOOST_TEST_REQUIRE((co_await upload(*target, "tx/1/files/a/three.img", "three")).has_value());
+    auto taken = co_await target->write_new_file("commits/1.json", "{}");
+    BOOST_TEST_REQUIRE(!taken.has_value());
+    BOOST_TEST(taken.error().kind == ErrorKind::already_exists);
+    owed.push_back(target->owed_file_syncs()); // 4: paid, though the name was taken
     for (std::size_t i = 0; i + 1 < limit; ++i) {
       auto path = "tx/2/files/b/" + std::to_string(i) + ".img";
       BOOST_TEST_REQUIRE((co_await upload(*target, path, "x")).has_value());
     }
-    owed.push_back(target->owed_file_syncs()); // 4: one short of the limit
+    owed.push_back(target->owed_file_syncs()); // 5: one short of the limit
     BOOST_TEST_REQUIRE((co_await upload(*target, "tx/2/files/b/last.img", "y")).has_value());
-    owed.push_back(target->owed_file_syncs()); // 5: the limit reached, all paid
+    owed.push_back(target->owed_file_syncs()); // 6: the limit reached, all paid
     BOOST_TEST_REQUIRE((co_await upload(*target, "tx/2/files/b/after.img", "z")).has_value());
-    owed.push_back(target->owed_file_syncs()); // 6: owed again
+    owed.push_back(target->owed_file_syncs()); // 7: owed again
     co_return owed;
   };
   auto owed = run(steps);
@@ -149,9 +156,10 @@ BOOST_FIXTURE_TEST_CASE(file_syncs_wait_for_a_commit_point_or_the_limit, LocalFi
   BOOST_TEST(owed[1] == 1u);
   BOOST_TEST(owed[2] == 1u);
   BOOST_TEST(owed[3] == 0u);
-  BOOST_TEST(owed[4] == limit - 1);
-  BOOST_TEST(owed[5] == 0u);
-  BOOST_TEST(owed[6] == 1u);
+  BOOST_TEST(owed[4] == 0u);
+  BOOST_TEST(owed[5] == limit - 1);
+  BOOST_TEST(owed[6] == 0u);
+  BOOST_TEST(owed[7] == 1u);
   BOOST_TEST(fs::read_file(target_path / "SiteManager1/tx/1/files/a/uno.img").value() == "one");
   BOOST_TEST(fs::read_file(target_path / "SiteManager1/tx/2/files/b/after.img").value() == "z");
   target.reset(); // pays what is owed
