@@ -51,6 +51,8 @@ public:
 
   // Tells the kernel the file is read front to back once (larger read-ahead).
   void advise_sequential() const;
+  // Asks the kernel to start reading [0, length) into the page cache now, without waiting.
+  void advise_will_need(std::uint64_t length) const;
   // Drops [offset, offset + length) from the page cache: bytes read that will not be read again,
   // so a sync of large images does not push everything else out of memory.
   void drop_cache(std::uint64_t offset, std::uint64_t length) const;

@@ -134,6 +134,10 @@ Result<FileStat> FileReader::stat() const {
 
 void FileReader::advise_sequential() const { ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL); }
 
+void FileReader::advise_will_need(std::uint64_t length) const {
+  ::posix_fadvise(m_fd, 0, static_cast<off_t>(length), POSIX_FADV_WILLNEED);
+}
+
 void FileReader::drop_cache(std::uint64_t offset, std::uint64_t length) const {
   ::posix_fadvise(m_fd, static_cast<off_t>(offset), static_cast<off_t>(length), POSIX_FADV_DONTNEED);
 }

@@ -6,9 +6,11 @@
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
 #include <asio/this_coro.hpp>
 #include <fmt/format.h>
 
+#include "repo/file_reader.hpp"
 #include "target/target.hpp"
 #include "util/failpoint.hpp"
 #include "util/log.hpp"
@@ -80,12 +82,33 @@ asio::awaitable<void> Transfer::wait_for_commits() {
   }
 }
 
+// Each worker reads one file at a time, and a cold file's first read waits for the disk: with
+// `concurrency` workers, at most that many reads are ever queued, and a disk that serves more at
+// once sits partly idle between files (a cold first sync of the bench repository read its
+// folders of 2-3 MiB files at about 550 MB/s, where `cat` of four at a time reads 1 GB/s). So a
+// worker that starts job i asks the kernel to start reading the file that will start
+// `concurrency` jobs later: its first chunk at most, into the page cache (no memory of ours), on
+// the pool, not waited for. Files under k_read_ahead_min are not worth the open it takes (files-20k,
+// 6 KiB a file, went 10% slower with hints for every file). Measured on the bench repository,
+// cold first sync, 12 rounds of the three builds in rotating order: 4% less time than without
+// the hints, 10% less than before uploads stopped waiting for their own fsync (local_owed_syncs.hpp).
+void Transfer::read_ahead(std::size_t index) {
+  if (index >= m_jobs.size()) return;
+  const PlannedFile& file = m_folders[m_jobs[index].folder].plan->to_read[m_jobs[index].file];
+  if (file.local.size < k_read_ahead_min) return;
+  auto length = std::min<std::uint64_t>(file.local.size, m_settings.upload.chunk_size);
+  asio::post(m_pool, [root = m_settings.upload.repository_root, relative = file.local.path, length] {
+    if (auto reader = repo::FileReader::open_beneath(root, relative)) reader->advise_will_need(length);
+  });
+}
+
 asio::awaitable<void> Transfer::worker() {
   while (!m_fatal && !m_workers_stop.requested() && m_next_job < m_jobs.size()) {
     co_await wait_for_commits();
     if (m_fatal || m_workers_stop.requested() || m_next_job >= m_jobs.size()) break;
     Job job = m_jobs[m_next_job++];
     const PlannedFile& file = m_folders[job.folder].plan->to_read[job.file];
+    read_ahead(m_next_job - 1 + static_cast<std::size_t>(std::max(m_settings.concurrency, 1)));
     // The file's own two buffers; they are only ever short while another file borrows (parts in
     // flight), and that file gives them back at its next part.
     auto first_buffer = co_await m_chunk_budget.acquire();

@@ -37,6 +37,9 @@ inline constexpr std::size_t k_group_pending_files = 4096;
 // of many small files, whose uploads outrun commit and apply, holds a bounded backlog in memory.
 inline constexpr std::size_t k_max_files_awaiting_commit = 2 * k_group_pending_files;
 
+// Files smaller than this get no read-ahead hint (Transfer::read_ahead).
+inline constexpr std::uint64_t k_read_ahead_min = 1 << 20;
+
 struct TransferSettings {
   int concurrency = 4;
   bool per_folder_commit = true;
@@ -79,6 +82,8 @@ private:
     std::size_t file;
   };
 
+  // Starts the kernel reading the first chunk of job `index`, due to start soon.
+  void read_ahead(std::size_t index);
   asio::awaitable<void> worker();
   asio::awaitable<void> wait_for_commits();
   asio::awaitable<Result<void>> committer();

@@ -1,0 +1,67 @@
+#include "repo/file_reader.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <fcntl.h>
+#include <fstream>
+#include <string>
+#include <sys/mman.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "support/temp_dir.hpp"
+
+using namespace offsite;
+using namespace offsite::repo;
+
+namespace {
+
+// How many of the file's pages are in the page cache (mincore of a mapping of it).
+std::size_t resident_pages(const std::filesystem::path& file, std::size_t size) {
+  int fd = ::open(file.c_str(), O_RDONLY);
+  BOOST_TEST_REQUIRE(fd >= 0);
+  void* mapping = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  BOOST_TEST_REQUIRE(mapping != MAP_FAILED);
+  auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_core((size + page - 1) / page);
+  BOOST_TEST_REQUIRE(::mincore(mapping, size, in_core.data()) == 0);
+  ::munmap(mapping, size);
+  std::size_t resident = 0;
+  for (auto flag : in_core)
+    resident += flag & 1;
+  return resident;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(repo_file_reader)
+
+BOOST_AUTO_TEST_CASE(a_will_need_hint_brings_the_file_into_the_page_cache) {
+  // Transfer::read_ahead relies on it to start reading the next files before their turn.
+  test::TempDir dir;
+  auto file = dir.path() / "image.img";
+  const std::size_t size = 4 << 20;
+  std::ofstream(file, std::ios::binary) << std::string(size, 'x');
+  auto reader = FileReader::open(file);
+  BOOST_TEST_REQUIRE(reader.has_value());
+  int fd = ::open(file.c_str(), O_RDONLY);
+  BOOST_TEST_REQUIRE(fd >= 0);
+  ::fdatasync(fd); // dirty pages cannot be dropped
+  ::close(fd);
+  reader->drop_cache(0, size);
+  auto before = resident_pages(file, size);
+  if (before > 0) {
+    BOOST_TEST_MESSAGE("the page cache kept the file (tmpfs?): nothing to observe here");
+    return;
+  }
+  reader->advise_will_need(size);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::size_t after = 0;
+  while ((after = resident_pages(file, size)) == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  BOOST_TEST(after > 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
