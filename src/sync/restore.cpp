@@ -187,15 +187,17 @@ asio::awaitable<Result<RemoteHash>> download_into(target::Target& target, asio::
                                                   std::string remote_path, RestoreFile* file) {
   auto download = co_await target.open_download(remote_path, 0);
   if (!download) co_return Unexpected(std::move(download).error());
-  std::vector<std::byte> buffer(k_download_chunk);
+  // Not zero-filled: each read overwrites what it returns. Zeroing 1 MiB per file cost a restore
+  // of files-20k (20,000 files of 6 KiB) 1.1 s of its 2.5 s of user CPU.
+  auto buffer = std::make_unique_for_overwrite<std::byte[]>(k_download_chunk);
   Xxh3Hasher hasher;
   std::uint64_t size = 0;
   for (;;) {
-    std::span<std::byte> into(buffer);
+    std::span<std::byte> into(buffer.get(), k_download_chunk);
     auto got = co_await (*download)->read(into);
     if (!got) co_return Unexpected(std::move(got).error());
     if (*got == 0) break;
-    std::span<const std::byte> chunk(buffer.data(), *got);
+    std::span<const std::byte> chunk(buffer.get(), *got);
     hasher.update(chunk);
     size += *got;
     auto writer = [file, chunk] { return file->write(chunk); };

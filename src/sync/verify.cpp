@@ -25,6 +25,7 @@
 
 #include "sync/verify.hpp"
 
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -133,15 +134,15 @@ asio::awaitable<Result<CommittedCopy>> locate_committed_copy(target::Target& tar
 asio::awaitable<Result<RemoteHash>> hash_remote_file(target::Target& target, std::string remote_path) {
   auto download = co_await target.open_download(remote_path, 0);
   if (!download) co_return Unexpected(std::move(download).error());
-  std::vector<std::byte> buffer(k_download_chunk);
+  auto buffer = std::make_unique_for_overwrite<std::byte[]>(k_download_chunk); // not zero-filled, as in restore
   Xxh3Hasher hasher;
   std::uint64_t size = 0;
   for (;;) {
-    std::span<std::byte> into(buffer);
+    std::span<std::byte> into(buffer.get(), k_download_chunk);
     auto got = co_await (*download)->read(into);
     if (!got) co_return Unexpected(std::move(got).error());
     if (*got == 0) break;
-    hasher.update(std::span<const std::byte>(buffer.data(), *got));
+    hasher.update(std::span<const std::byte>(buffer.get(), *got));
     size += *got;
   }
   co_return RemoteHash{hasher.digest(), size};
