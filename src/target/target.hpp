@@ -77,11 +77,11 @@ public:
   // session is broken: abort() it, ask uploaded_size() and start a new session to resume.
   virtual asio::awaitable<Result<void>> write(std::span<const std::byte> bytes) = 0;
 
-  // Completes the upload and makes its bytes durable (fsync'd on local, completed on S3); returns
-  // the size the server confirms. After finish() the file is visible under its path on every
-  // target. Its *name* may become durable only with the next write_new_file, remove_directory or
-  // copy on the same target (the local target batches directory syncs): the commit protocol only
-  // ever relies on it after such a call.
+  // Completes the upload; returns the size the server confirms. After finish() the file is
+  // visible under its path on every target. Its bytes and its name may become durable only with
+  // the next write_new_file, remove_directory or copy on the same target (completed at once on S3
+  // and SFTP; the local target batches its file and directory fsyncs until then): the commit
+  // protocol only ever relies on them after such a call.
   virtual asio::awaitable<Result<std::uint64_t>> finish() = 0;
 
   // Ends the session without completing it. What the server confirmed so far stays (resumable
@@ -179,11 +179,12 @@ public:
   virtual asio::awaitable<Result<std::string>> read_file(std::string path, std::uint64_t max_size) = 0;
 
   // Creates `path` (parents as needed) holding `bytes`, whole or not at all where the target can
-  // promise it; durable when it returns, together with every earlier operation on this target (it
-  // is how commit points are made). ErrorKind::already_exists if `path` exists, where
-  // capabilities().exclusive_rename (elsewhere it may be replaced). After a crash, a file whose
-  // name contains k_temporary_marker may remain in the same directory: garbage, see
-  // is_temporary_name().
+  // promise it; durable when it returns, together with every earlier operation on this target,
+  // and, where the target can order it, those before its name can be seen (it is how commit
+  // points are made; docs/sftp.md says what an SFTP server cannot promise).
+  // ErrorKind::already_exists if `path` exists, where capabilities().exclusive_rename (elsewhere
+  // it may be replaced). After a crash, a file whose name contains k_temporary_marker may remain
+  // in the same directory: garbage, see is_temporary_name().
   virtual asio::awaitable<Result<void>> write_new_file(std::string path, FileBytes bytes) = 0;
 
   // write_new_file() for a file that only a later write_new_file() makes reachable (a folder
