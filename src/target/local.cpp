@@ -106,9 +106,14 @@ void remember_downgrade(RenameMethod before, RenameMethod after, const std::file
 enum class Durable { now, deferred };
 
 // Syncs every owed directory, then `dir`: the step just taken is durable, and so is everything
-// before it.
+// before it. `dir` itself is synced once, last (it is usually owed already: a commit point's
+// temporary name was made beside it).
 Result<void> sync_now(LocalOwedSyncs& owed, const std::filesystem::path& dir) {
-  if (auto flushed = owed.flush(); !flushed) return flushed;
+  owed.forget(dir);
+  if (auto flushed = owed.flush(); !flushed) {
+    owed.defer(dir);
+    return flushed;
+  }
   if (int rc = platform::sync_directory(dir); rc != 0) return fail(rc, dir, "cannot sync directory");
   return {};
 }
