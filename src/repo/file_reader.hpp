@@ -53,8 +53,10 @@ public:
   void advise_sequential() const;
   // Asks the kernel to start reading [0, length) into the page cache now, without waiting.
   void advise_will_need(std::uint64_t length) const;
-  // Drops [offset, offset + length) from the page cache: bytes read that will not be read again,
-  // so a sync of large images does not push everything else out of memory.
+  // Drops [offset, offset + length) from the page cache (length 0: to the end of the file): bytes
+  // read that will not be read again, so a sync of large images does not push everything else
+  // out of memory. Only whole folios of the range leave (Linux caches a file in folios of up to
+  // a few MiB): a range that ends mid-folio leaves that folio.
   void drop_cache(std::uint64_t offset, std::uint64_t length) const;
 
   const std::filesystem::path& path() const { return m_path; }

@@ -30,6 +30,15 @@
 // rewritten in place is read about once, not twice (once to hash it, once to upload it). The
 // chunks read to compare are read again for the upload, from the page cache.
 //
+// Drop behind. What the upload has read is dropped from the page cache at once
+// (POSIX_FADV_DONTNEED): a night's sync reads gigabytes of images that nobody reads again soon, and
+// should not push the NAS's useful cache out. It also keeps the sync from growing the page cache
+// by the repository's size: the pages just dropped serve the next reads and writes. On this
+// project's VM, whose host takes back free memory and faults it in again page by page, that is
+// most of the gain: cold, 4 rotating rounds each, the next day of the bench repository went from
+// 0.82-1.00 s to 0.66-0.72 s and its first sync from 3.1-4.9 s to 2.8-3.4 s. A touched file's
+// compare keeps its chunks until it knows whether the upload will read them again.
+//
 // A file that changes while it is read (backups allowed during the sync) is never committed
 // torn: its size, mtime and ctime are compared after the last read, and on a difference its upload
 // is discarded and its committed version stays (BRIEF §5.6).
@@ -68,7 +77,10 @@ struct ReadState {
   // A file of more than one chunk also gets the hash of each chunk (reads start at chunk
   // boundaries and are a chunk long, but for the last): see "Chunk hashes" above.
   bool hash_chunks = false;
-  std::vector<Hash128> chunk_hashes;
+  std::vector<Hash128> chunk_hashes{};
+  // Bytes read for the upload leave the page cache at once (see "Drop behind" above); not while
+  // a touched file is compared, since its upload reads those chunks again.
+  bool drop_behind = false;
 
   void restart() {
     hasher.reset();
@@ -84,6 +96,12 @@ asio::awaitable<Result<std::size_t>> read_and_hash(asio::thread_pool& pool, Read
     if (got) {
       state.hasher.update(buffer.first(*got));
       if (state.hash_chunks && *got > 0) state.chunk_hashes.push_back(xxh3_128(buffer.first(*got)));
+      if (state.drop_behind && *got > 0) {
+        // All of it up to here, not this chunk alone: the page cache holds a file in folios of up
+        // to a few MiB, and drops only whole ones. At the end, to the end (its last partial page).
+        std::uint64_t end = offset + *got;
+        state.reader.drop_cache(0, end >= state.reader.stat_at_open().size ? 0 : end);
+      }
     }
     return got;
   };
@@ -388,6 +406,8 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
     auto hash = state.hasher.digest();
     // An adopted file without a committed hash (a mirror seeded by hand) is matched by size.
     if (*whole && (!file.committed || hash == file.committed->xxh3_128)) {
+      auto drop = [&state, size = file.local.size] { state.reader.drop_cache(0, size); };
+      co_await offload(pool, std::move(drop));
       outcome.kind = FileOutcome::Kind::same_bytes;
       outcome.entry.xxh3_128 = hash;
       if (state.hash_chunks)
@@ -411,6 +431,7 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
   auto caps = target.capabilities();
   bool resuming =
       destination.may_resume && (!resume_token.empty() || caps.partial_is_visible || caps.rediscovers_uploads);
+  state.drop_behind = true;
   target::RetryAttempts attempts;
   auto may_retry = [&](const Error& error) { return error.kind == ErrorKind::transient && settings.retry_policy; };
   for (;;) {

@@ -5,36 +5,15 @@
 #include <fcntl.h>
 #include <fstream>
 #include <string>
-#include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
-#include <vector>
 
+#include "support/page_cache.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace offsite;
 using namespace offsite::repo;
-
-namespace {
-
-// How many of the file's pages are in the page cache (mincore of a mapping of it).
-std::size_t resident_pages(const std::filesystem::path& file, std::size_t size) {
-  int fd = ::open(file.c_str(), O_RDONLY);
-  BOOST_TEST_REQUIRE(fd >= 0);
-  void* mapping = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-  ::close(fd);
-  BOOST_TEST_REQUIRE(mapping != MAP_FAILED);
-  auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-  std::vector<unsigned char> in_core((size + page - 1) / page);
-  BOOST_TEST_REQUIRE(::mincore(mapping, size, in_core.data()) == 0);
-  ::munmap(mapping, size);
-  std::size_t resident = 0;
-  for (auto flag : in_core)
-    resident += flag & 1;
-  return resident;
-}
-
-} // namespace
+using offsite::test::resident_pages;
 
 BOOST_AUTO_TEST_SUITE(repo_file_reader)
 

@@ -12,6 +12,7 @@
 
 #include "repo/hash_cache.hpp"
 #include "support.hpp"
+#include "support/page_cache.hpp"
 
 using namespace offsite;
 using namespace offsite::test;
@@ -327,6 +328,34 @@ BOOST_AUTO_TEST_CASE(large_files_keep_chunk_hashes_and_a_rewrite_in_place_is_rea
   BOOST_TEST(bench.last_bytes_read == 2 * size);
   BOOST_TEST(hex_of(committed_full().chunks.hashes()) == hex_of(chunk_hashes()), boost::test_tools::per_element());
   BOOST_TEST(bench.mirror_difference() == "");
+}
+
+// What a sync reads leaves the page cache (uploader.cpp, "Drop behind"): uploaded files, and a
+// touched file whose compare proved its bytes unchanged. A file that does not change is not read.
+BOOST_AUTO_TEST_CASE(what_a_sync_reads_leaves_the_page_cache) {
+  Bench bench; // chunk_size 64 KiB
+  if (!page_cache_drops(bench.root() / "probe")) {
+    BOOST_TEST_MESSAGE("this file system keeps every page (tmpfs?): nothing to observe here");
+    return;
+  }
+  const std::size_t size = 4 * bench.repository.chunk_size + 1000;
+  bench.put("PC-1/Daily/full.img", size, 1);
+  bench.put("PC-1/Daily/kept.img", size, 2);
+  auto full = bench.root() / "PC-1/Daily/full.img";
+  auto kept = bench.root() / "PC-1/Daily/kept.img";
+  cache_whole_file(full);
+  BOOST_TEST_REQUIRE(resident_pages(full, size) > 0u);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  BOOST_TEST(resident_pages(full, size) == 0u);
+
+  bench.touch("PC-1/Daily/full.img", k_day2_s); // same bytes: compared, not uploaded
+  cache_whole_file(full);
+  cache_whole_file(kept);
+  auto touched = bench.sync();
+  BOOST_TEST_REQUIRE((touched.outcome == Outcome::success), error_message(touched));
+  BOOST_TEST(touched.files_uploaded.empty());
+  BOOST_TEST(resident_pages(full, size) == 0u);
+  BOOST_TEST(resident_pages(kept, size) > 0u); // not read, so not dropped either
 }
 
 // A MemoryTarget that counts the moves into place running at once.
