@@ -52,6 +52,7 @@ Result<void> LocalOwedSyncs::flush_files_locked() {
   for (std::size_t i = 0; i < files.size(); ++i) {
     auto& [path, file] = files[i];
     int rc = file->sync();
+    if (rc == 0) file->drop_cache(); // see "Drop behind" in local_owed_syncs.hpp
     file->close();
     if (rc == 0) continue;
     platform::remove_file(path);

@@ -78,6 +78,9 @@ public:
   // for it (Linux: sync_file_range with SYNC_FILE_RANGE_WRITE; elsewhere nothing). A hint:
   // errors are ignored.
   void start_writeback(std::uint64_t offset, std::uint64_t length);
+  // Drops the file's clean pages from the page cache (Linux: POSIX_FADV_DONTNEED; elsewhere
+  // nothing). A hint: errors are ignored.
+  void drop_cache();
 
 private:
   std::intptr_t m_handle = -1;

@@ -193,4 +193,10 @@ void File::start_writeback(std::uint64_t offset, std::uint64_t length) {
 #endif
 }
 
+void File::drop_cache() {
+#ifdef __linux__
+  ::posix_fadvise(static_cast<int>(m_handle), 0, 0, POSIX_FADV_DONTNEED);
+#endif
+}
+
 } // namespace offsite::target::platform

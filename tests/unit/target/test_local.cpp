@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
+#include "support/page_cache.hpp"
 #include "support/run_coro.hpp"
 #include "support/temp_dir.hpp"
 #include "util/fs.hpp"
@@ -163,6 +164,27 @@ BOOST_FIXTURE_TEST_CASE(file_syncs_wait_for_a_commit_point_or_the_limit, LocalFi
   BOOST_TEST(fs::read_file(target_path / "SiteManager1/tx/1/files/a/uno.img").value() == "one");
   BOOST_TEST(fs::read_file(target_path / "SiteManager1/tx/2/files/b/after.img").value() == "z");
   target.reset(); // pays what is owed
+}
+
+BOOST_FIXTURE_TEST_CASE(a_synced_upload_leaves_the_page_cache, LocalFixture) {
+  // Drop behind (local_owed_syncs.hpp): once fsync'd at a commit point, an upload's pages go.
+  if (!test::page_cache_drops(dir.path() / "probe")) {
+    skip("this file system keeps every page (tmpfs?): nothing to observe here");
+    return;
+  }
+  auto target = make();
+  const std::string content(1 << 20, 'u');
+  auto steps = [&]() -> asio::awaitable<std::size_t> {
+    BOOST_TEST_REQUIRE((co_await target->connect()).has_value());
+    BOOST_TEST_REQUIRE((co_await target->make_directory("")).has_value());
+    BOOST_TEST_REQUIRE((co_await upload(*target, "tx/1/files/a/one.img", content)).has_value());
+    auto before = test::resident_pages(target_path / "SiteManager1/tx/1/files/a/one.img", content.size());
+    BOOST_TEST_REQUIRE((co_await target->write_new_file("commits/1.json", "{}")).has_value());
+    BOOST_TEST(before > 0u); // written, not yet synced: still cached
+    co_return test::resident_pages(target_path / "SiteManager1/tx/1/files/a/one.img", content.size());
+  };
+  BOOST_TEST(run(steps) == 0u);
+  BOOST_TEST(fs::read_file(target_path / "SiteManager1/tx/1/files/a/one.img").value() == content);
 }
 
 BOOST_FIXTURE_TEST_CASE(the_rename_probe_is_cached_and_reused, LocalFixture) {
