@@ -32,9 +32,12 @@
 //
 // Drop behind. Once a file's fsync succeeded, its pages are clean and are dropped from the page
 // cache (as the uploader drops what it read): a sync writes the repository's size, which nobody
-// reads back soon, and a later `verify --deep` should read the disk, not the cache. Cold first
-// sync of the bench repository, 4 rotating rounds: 3.15-3.57 s before, 2.54-2.88 s after; this
-// VM's host takes back free memory, so reusing pages just freed is what saves most.
+// reads back soon, and a later `verify --deep` should read the disk, not the cache. An upload
+// drops most of them before that, as it goes (LocalUpload::write): what is left here is its last
+// chunks. Cold, 3-4 rotating rounds each, the bench repository's first sync took 3.9-4.3 s
+// without either, 2.6-3.5 s dropping at the fsync only, 2.3-2.4 s with both; its next day
+// 0.69-0.74, 0.70-1.07 and 0.63-0.66 s. This VM's host takes back free memory, so reusing
+// pages just freed is what saves most.
 
 #include <filesystem>
 #include <memory>

@@ -78,9 +78,10 @@ public:
   // for it (Linux: sync_file_range with SYNC_FILE_RANGE_WRITE; elsewhere nothing). A hint:
   // errors are ignored.
   void start_writeback(std::uint64_t offset, std::uint64_t length);
-  // Drops the file's clean pages from the page cache (Linux: POSIX_FADV_DONTNEED; elsewhere
-  // nothing). A hint: errors are ignored.
-  void drop_cache();
+  // Drops the clean pages of [offset, offset + length) (length 0: to the end) from the page
+  // cache (Linux: POSIX_FADV_DONTNEED, which neither waits for nor drops pages still being
+  // written; elsewhere nothing). A hint: errors are ignored.
+  void drop_cache(std::uint64_t offset = 0, std::uint64_t length = 0);
 
 private:
   std::intptr_t m_handle = -1;

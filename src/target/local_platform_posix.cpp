@@ -193,9 +193,13 @@ void File::start_writeback(std::uint64_t offset, std::uint64_t length) {
 #endif
 }
 
-void File::drop_cache() {
+void File::drop_cache(std::uint64_t offset, std::uint64_t length) {
 #ifdef __linux__
-  ::posix_fadvise(static_cast<int>(m_handle), 0, 0, POSIX_FADV_DONTNEED);
+  ::posix_fadvise(static_cast<int>(m_handle), static_cast<off_t>(offset), static_cast<off_t>(length),
+                  POSIX_FADV_DONTNEED);
+#else
+  (void)offset;
+  (void)length;
 #endif
 }
 
