@@ -4,6 +4,8 @@
 #include <system_error>
 #include <utility>
 
+#include <asio/experimental/awaitable_operators.hpp>
+
 #include "sync/committed_state.hpp"
 #include "util/fs.hpp"
 #include "util/offload.hpp"
@@ -14,6 +16,9 @@ namespace {
 constexpr std::string_view k_suffix = ".json";
 // A copy larger than this is no manifest of ours (records refuse larger ones too).
 constexpr std::uint64_t k_max_copy_size = 256ull << 20;
+constexpr std::size_t k_prefetch_lanes = 4; // prefetch() awaits exactly four shares
+
+using namespace asio::experimental::awaitable_operators;
 
 } // namespace
 
@@ -33,25 +38,42 @@ asio::awaitable<std::optional<std::string>> ManifestCache::get(std::string name,
 }
 
 void ManifestCache::prefetch(asio::any_io_executor executor) {
-  auto work = [dir = m_dir] {
-    std::map<std::string, Prefetched> parsed;
+  // A share of the copies each, k_prefetch_lanes at once: cold, each copy is an open and a read
+  // that wait for the disk, and the recovery that follows the connect waits for them all.
+  auto list = [dir = m_dir] {
+    std::vector<std::filesystem::path> files;
     std::error_code error;
-    for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
-      auto bytes = fs::read_file(it->path(), k_max_copy_size);
+    for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end; it.increment(error))
+      files.push_back(it->path());
+    return files;
+  };
+  auto parse_share = [](std::shared_ptr<const std::vector<std::filesystem::path>> files, std::size_t first) {
+    std::map<std::string, Prefetched> parsed;
+    for (std::size_t i = first; i < files->size(); i += k_prefetch_lanes) {
+      const auto& path = (*files)[i];
+      auto bytes = fs::read_file(path, k_max_copy_size);
       if (!bytes) continue;
       // Errors name the copy; a copy that does not parse is left to get(), whose bytes the
       // caller parses again and reports against the target's name.
-      auto manifest = parse_sorted_folder_manifest(*bytes, it->path().string());
+      auto manifest = parse_sorted_folder_manifest(*bytes, path.string());
       if (!manifest) continue;
-      parsed.emplace(it->path().filename().string(), Prefetched{bytes->size(), xxh3_128(*bytes), std::move(*manifest)});
+      parsed.emplace(path.filename().string(), Prefetched{bytes->size(), xxh3_128(*bytes), std::move(*manifest)});
     }
     return parsed;
   };
   // Shared with the task, which may end after this cache (its pool work cannot be cancelled).
   auto into = m_prefetched = std::make_shared<std::map<std::string, Prefetched>>();
-  auto task = [&pool = m_pool, into, work = std::move(work)]() -> asio::awaitable<void> {
-    auto pending = offload(pool, work);
-    *into = co_await std::move(pending);
+  auto task = [&pool = m_pool, into, list = std::move(list), parse_share]() -> asio::awaitable<void> {
+    auto listing = offload(pool, list);
+    auto files = std::make_shared<const std::vector<std::filesystem::path>>(co_await std::move(listing));
+    auto share = [&](std::size_t first) { return offload(pool, [=] { return parse_share(files, first); }); };
+    auto first = share(0); // named, not temporaries of the co_await (GCC 12)
+    auto second = share(1);
+    auto third = share(2);
+    auto fourth = share(3);
+    auto [a, b, c, d] = co_await (std::move(first) && std::move(second) && std::move(third) && std::move(fourth));
+    for (auto* part : {&a, &b, &c, &d})
+      into->merge(*part);
   };
   m_prefetch.start(std::move(executor), std::move(task));
 }
@@ -73,9 +95,13 @@ asio::awaitable<void> ManifestCache::end_prefetch() {
   m_prefetched.reset(); // frees what was not taken
 }
 
-asio::awaitable<void> ManifestCache::put(std::string name, std::string bytes) {
-  auto work = [dir = m_dir, path = file_of(name), bytes = std::move(bytes)] {
+asio::awaitable<void> ManifestCache::put(std::string name, std::string bytes, std::string replaces) {
+  std::filesystem::path stale;
+  if (!replaces.empty() && replaces != name) stale = file_of(replaces);
+  auto work = [dir = m_dir, path = file_of(name), bytes = std::move(bytes), stale = std::move(stale)] {
     if (fs::create_directories(dir, 0750)) (void)fs::write_file_unsynced(path, bytes, 0640);
+    std::error_code ignored;
+    if (!stale.empty()) std::filesystem::remove(stale, ignored);
   };
   co_await offload(m_pool, std::move(work));
 }

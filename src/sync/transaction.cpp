@@ -81,7 +81,13 @@ asio::awaitable<Result<manifest::FolderRef>> Committer::write_folder_manifest(co
   if (check->size != ref.manifest_size)
     co_return make_error(ErrorKind::transient, fmt::format("{}/{}: the server holds {} bytes, {} were written",
                                                            m_target.describe(), path, check->size, ref.manifest_size));
-  if (m_cache) co_await m_cache->put(ref.manifest, std::move(bytes));
+  if (m_cache) {
+    std::string replaced; // the folder's manifest in the state this commit builds on
+    if (m_state.record)
+      for (const auto& old : m_state.record->folders)
+        if (old.path == folder.folder) replaced = old.manifest;
+    co_await m_cache->put(ref.manifest, std::move(bytes), std::move(replaced));
+  }
   co_return ref;
 }
 

@@ -153,6 +153,24 @@ BOOST_AUTO_TEST_CASE(manifest_cache_copies_that_do_not_match_are_read_from_the_t
   BOOST_TEST(again.count(Op::read_file) == 2u);
 }
 
+// A commit drops the copy of the manifest it replaces, so the next sync's prefetch reads only
+// copies it can use (a copy per folder, not two after every day).
+BOOST_AUTO_TEST_CASE(a_commit_drops_the_manifest_copy_it_replaces) {
+  Bench bench;
+  build_small_repository(bench);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  auto cache_dir = offsite::sync::repository_state_dir(bench.service.state_dir, bench.repository.name) / "manifests";
+  auto copies = [&] { return std::distance(stdfs::directory_iterator(cache_dir), stdfs::directory_iterator()); };
+  BOOST_TEST_REQUIRE(copies() == k_small_folders);
+  write_local(bench.root() / "PC-1" / "Daily", "next.img", "next day", k_day2_s);
+  auto next = bench.sync();
+  BOOST_TEST_REQUIRE((next.outcome == Outcome::success), error_message(next));
+  BOOST_TEST(copies() == k_small_folders);
+  MemoryTarget again(bench.store);
+  BOOST_TEST_REQUIRE((bench.sync(again).outcome == Outcome::success));
+  BOOST_TEST(again.count(Op::read_file) == 2u); // the ID and the record; every copy served
+}
+
 // The copies are read and parsed while the target connects (ManifestCache::prefetch): here the
 // connect takes 300 ms and, before it answers, removes every copy. Read before, they still
 // serve; read after the connect, as before the prefetch, all 5 would come from the target.
