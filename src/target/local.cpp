@@ -145,9 +145,9 @@ Result<void> write_whole(const Location& where, platform::File& file, std::strin
   return {};
 }
 
-// Creates `where` exclusively (O_EXCL) holding `bytes`, fsync'd. Its name is durable at once when
-// it is the final name (write_new_file where renames cannot be exclusive), deferred when it is a
-// temporary name about to be renamed.
+// Creates `where` exclusively (O_EXCL) holding `bytes`, fsync'd: write_new_file's final name where
+// renames cannot be exclusive. Its name is durable at once or with the next flush, as `durable`
+// says.
 Result<void> create_new_file(const Location& where, std::string_view bytes, LocalOwedSyncs& owed, Durable durable) {
   platform::File file;
   Error error;
@@ -164,6 +164,33 @@ Result<void> create_new_file(const Location& where, std::string_view bytes, Loca
   if (durable == Durable::now) return sync_now(owed, where.absolute.parent_path());
   owed.defer_parent(where.absolute);
   return {};
+}
+
+// Creates `where` exclusively holding `bytes`, and owes its fsync and its name
+// (local_owed_syncs.hpp) instead of paying them now: a temporary about to be renamed, durable with
+// the next flush. A commit point flushes between writing its temporary and renaming it, so its
+// bytes are synced in the same batch as everything it references (one journal commit for all,
+// not one more of its own); a folder manifest waits for the record that references it.
+Result<void> create_owed_file(const Location& where, std::string_view bytes, LocalOwedSyncs& owed) {
+  auto file = std::make_shared<platform::File>();
+  Error error;
+  int rc = open_creating_parents(*file, where, &platform::File::create_exclusive, error, owed);
+  if (rc < 0) return Unexpected(error);
+  if (rc == EEXIST)
+    return make_error(ErrorKind::already_exists, fmt::format("{}: already exists", where.absolute.string()));
+  if (rc != 0) return fail(rc, where.absolute, "cannot create");
+  if (int written = file->write_at(std::as_bytes(std::span(bytes.data(), bytes.size())), 0); written != 0) {
+    platform::remove_file(where.absolute);
+    return fail(written, where.absolute, "cannot write");
+  }
+  owed.defer_parent(where.absolute);
+  if (owed.defer_file(where.absolute, std::move(file)) < LocalOwedSyncs::kMaxOwedFiles) return {};
+  auto synced = owed.flush_files();
+  if (!synced) {
+    platform::remove_file(where.absolute); // if its own sync failed, the flush removed it already
+    owed.file_removed(where.absolute);
+  }
+  return synced;
 }
 
 class LocalUpload final : public Upload {
@@ -453,16 +480,28 @@ asio::awaitable<Result<void>> LocalTarget::write_new(std::string path, FileBytes
                owed = m_owed, durable]() mutable -> std::pair<Result<void>, RenameMethod> {
     // A commit point counts from the moment its name can be seen (a journal may make the name
     // durable before this returns), so what it references is made durable before it appears.
-    if (durable == Durable::now)
-      if (auto flushed = owed->flush(); !flushed) return {flushed, method};
-    if (method == RenameMethod::exclusive_create) return {create_new_file(where, *bytes, *owed, durable), method};
+    if (method == RenameMethod::exclusive_create) {
+      if (durable == Durable::now)
+        if (auto flushed = owed->flush(); !flushed) return {flushed, method};
+      return {create_new_file(where, *bytes, *owed, durable), method};
+    }
     // Written whole under a temporary name, then brought in by an exclusive rename: readers
     // never see a torn file, and an existing name is never replaced.
-    auto staged = create_new_file(temporary, *bytes, *owed, Durable::deferred);
+    auto drop_temporary = [&] {
+      platform::remove_file(temporary.absolute);
+      owed->file_removed(temporary.absolute);
+    };
+    auto staged = create_owed_file(temporary, *bytes, *owed);
     if (!staged) return {staged, method};
+    if (durable == Durable::now) {
+      if (auto flushed = owed->flush(); !flushed) {
+        drop_temporary();
+        return {flushed, method};
+      }
+    }
     auto before = method;
     auto moved = move_to_new(method, temporary, where, *owed, durable);
-    if (!moved) platform::remove_file(temporary.absolute);
+    if (!moved) drop_temporary();
     remember_downgrade(before, method, state_dir, root);
     return {moved, method};
   };

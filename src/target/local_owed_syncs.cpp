@@ -1,6 +1,10 @@
 #include "target/local_owed_syncs.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <optional>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -8,6 +12,32 @@
 #include "target/local_platform.hpp"
 
 namespace offsite::target {
+namespace {
+
+// Runs work(i) for every i in [0, n), on this thread and up to k_sync_lanes - 1 more, and returns
+// once all are done. The fsyncs of one flush then wait for the disk together: a journaling file
+// system commits the fsyncs that wait at once in one journal commit, where one after another each
+// waited for its own (and, while a large upload streams, for that upload's data written so far).
+constexpr std::size_t k_sync_lanes = 4;
+
+template <class Work> void in_lanes(std::size_t n, Work work) {
+  std::atomic<std::size_t> next{0};
+  auto lane = [&] {
+    for (std::size_t i = next++; i < n; i = next++)
+      work(i);
+  };
+  std::vector<std::jthread> helpers;
+  for (std::size_t extra = 1; extra < std::min(n, k_sync_lanes); ++extra) {
+    try {
+      helpers.emplace_back(lane);
+    } catch (const std::system_error&) {
+      break; // no thread to be had: fewer lanes, the same work
+    }
+  }
+  lane();
+} // the helpers join here
+
+} // namespace
 
 void LocalOwedSyncs::defer(const std::filesystem::path& dir) {
   std::lock_guard lock(m_mutex);
@@ -49,21 +79,24 @@ Result<void> LocalOwedSyncs::flush_files_locked() {
   }
   for (auto& owed : files)
     owed.second->start_writeback(0, 0);
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    auto& [path, file] = files[i];
-    int rc = file->sync();
-    if (rc == 0) file->drop_cache(); // see "Drop behind" in local_owed_syncs.hpp
+  std::vector<int> results(files.size(), 0);
+  in_lanes(files.size(), [&](std::size_t i) {
+    auto& file = files[i].second;
+    results[i] = file->sync();
+    if (results[i] == 0) file->drop_cache(); // see "Drop behind" in local_owed_syncs.hpp
     file->close();
-    if (rc == 0) continue;
+  });
+  std::optional<Error> first_failure;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (results[i] == 0) continue;
+    const auto& path = files[i].first;
     platform::remove_file(path);
     defer_parent(path);
-    std::lock_guard lock(m_mutex);
-    m_files.insert(m_files.end(), std::make_move_iterator(files.begin() + static_cast<std::ptrdiff_t>(i) + 1),
-                   std::make_move_iterator(files.end()));
     // Permanent: the bytes are gone, and only a new upload brings them back.
-    auto error = error_from_errno(rc, fmt::format("{}: cannot sync (the upload was removed)", path.string()));
-    return make_error(ErrorKind::permanent, std::move(error.message));
+    auto error = error_from_errno(results[i], fmt::format("{}: cannot sync (the upload was removed)", path.string()));
+    if (!first_failure) first_failure = Error{ErrorKind::permanent, std::move(error.message)};
   }
+  if (first_failure) return Unexpected(std::move(*first_failure));
   return {};
 }
 
@@ -76,16 +109,14 @@ Result<void> LocalOwedSyncs::flush() {
     owed.assign(m_owed.begin(), m_owed.end());
     m_owed.clear();
   }
-  // Shorter paths first: a parent is synced before the directories created inside it.
-  std::sort(owed.begin(), owed.end(), [](const std::string& a, const std::string& b) {
-    return a.size() != b.size() ? a.size() < b.size() : a < b;
-  });
+  std::vector<int> results(owed.size(), 0);
+  in_lanes(owed.size(), [&](std::size_t i) { results[i] = platform::sync_directory(owed[i]); });
   for (std::size_t i = 0; i < owed.size(); ++i) {
-    int rc = platform::sync_directory(owed[i]);
-    if (rc == 0 || rc == ENOENT) continue; // removed since: nothing of it is relied on any more
+    if (results[i] == 0 || results[i] == ENOENT) continue; // removed since: nothing of it is relied on any more
     std::lock_guard lock(m_mutex);
-    m_owed.insert(owed.begin() + static_cast<std::ptrdiff_t>(i), owed.end());
-    return Unexpected(error_from_errno(rc, fmt::format("{}: cannot sync directory", owed[i])));
+    for (std::size_t j = i; j < owed.size(); ++j)
+      if (results[j] != 0 && results[j] != ENOENT) m_owed.insert(owed[j]);
+    return Unexpected(error_from_errno(results[i], fmt::format("{}: cannot sync directory", owed[i])));
   }
   return {};
 }
