@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include <asio/experimental/awaitable_operators.hpp>
+
 #include "sync/recovery.hpp"
 #include "sync/remote_layout.hpp"
 #include "target/target.hpp"
@@ -100,10 +102,10 @@ asio::awaitable<Result<void>> cleanup_transactions(target::Target& target, std::
   co_return Result<void>{};
 }
 
-asio::awaitable<Result<void>> cleanup_after_commit(target::Target& target, const CommittedState& committed,
-                                                   std::vector<std::string> old, std::string current) {
-  if (auto cleaned = co_await cleanup_transactions(target, std::move(old), std::move(current)); !cleaned)
-    co_return cleaned;
+namespace {
+
+// Records below the kept chain, and folder manifests no kept record names.
+asio::awaitable<Result<void>> prune_unreachable(target::Target& target, const CommittedState& committed) {
   auto reachable = co_await reachable_from(target, committed);
   if (!reachable) co_return Unexpected(std::move(reachable).error());
   if (reachable->records.empty()) co_return Result<void>{};
@@ -141,6 +143,20 @@ asio::awaitable<Result<void>> cleanup_after_commit(target::Target& target, const
     if (kept == 0) co_await target.remove_directory(dir);
   }
   co_return Result<void>{};
+}
+
+} // namespace
+
+asio::awaitable<Result<void>> cleanup_after_commit(target::Target& target, const CommittedState& committed,
+                                                   std::vector<std::string> old, std::string current) {
+  // The two touch different names, so they go at once: on a remote each is a few round trips per
+  // folder, and the sync's end waits for both.
+  using namespace asio::experimental::awaitable_operators;
+  auto transactions = cleanup_transactions(target, std::move(old), std::move(current));
+  auto pruned = prune_unreachable(target, committed);
+  auto [removed, pruned_ok] = co_await (std::move(transactions) && std::move(pruned));
+  if (!removed) co_return removed;
+  co_return pruned_ok;
 }
 
 } // namespace offsite::sync
