@@ -15,16 +15,17 @@
 // everything else, finished uploads and file removals included, only adds to what is owed.
 //
 // flush() syncs the files first, then the directories. Files: it starts the writeback of every
-// owed file, then fsyncs them four at a time (as it does the directories after), so the disk gets
-// them as one stream and the fsyncs that wait together share a journal commit. One after another,
-// each waited for a commit of its own; on ext4, while a large upload streams, every commit also
-// waits for that upload's data written so far: the next day's first record took 0.36 s of fsyncs
-// (7-98 ms each). With the lanes and the owed temporaries below, that day's process ended at
-// 0.59-0.61 s instead of 0.61-0.72 s (phase logs, 2-3 runs each). A finished upload keeps its file open until then (an
-// fsync by descriptor does not care about later renames), at most kMaxOwedFiles of them: the upload that reaches the
-// limit pays for all. A small file written whole (write_new_file) owes its fsync too: a folder manifest until the
-// record that references it, and a commit point's temporary until the flush it makes before its rename, so its bytes go
-// in the same batch.
+// owed file, then fsyncs them four at a time (as it does the directories after), so the disk
+// gets them as one stream and the fsyncs that wait together share a journal commit. One after
+// another, each waited for a commit of its own; on ext4, while a large upload streams, every
+// commit also waits for that upload's data written so far: the next day's first record took
+// 0.36 s of fsyncs (7-98 ms each). With the lanes and the owed temporaries below, that day's
+// process ended at 0.59-0.61 s instead of 0.63-0.66 s (phase logs, 2-3 runs each).
+// A finished upload keeps its file open until then (an fsync by descriptor does not care about
+// later renames), at most kMaxOwedFiles of them: the upload that reaches the limit pays for all.
+// A small file written whole (write_new_file) owes its fsync too: a folder manifest until the
+// record that references it, and a commit point's temporary until the flush it makes before its
+// rename, so its bytes go in the same batch.
 //
 // A power cut can then undo what was done since the last flush: an upload or a move not yet
 // relied on (a staged file shorter than it was, or still staged; an apply step not done: the
