@@ -5,6 +5,7 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -20,19 +21,21 @@ namespace {
 // waited for its own (and, while a large upload streams, for that upload's data written so far).
 constexpr std::size_t k_sync_lanes = 4;
 
+// `work` must not throw: it runs on threads that have nowhere to report to.
 template <class Work> void in_lanes(std::size_t n, Work work) {
+  static_assert(std::is_nothrow_invocable_v<Work&, std::size_t>);
   std::atomic<std::size_t> next{0};
-  auto lane = [&] {
+  auto lane = [&]() noexcept {
     for (std::size_t i = next++; i < n; i = next++)
       work(i);
   };
   std::vector<std::jthread> helpers;
-  for (std::size_t extra = 1; extra < std::min(n, k_sync_lanes); ++extra) {
-    try {
+  try {
+    helpers.reserve(k_sync_lanes - 1);
+    for (std::size_t extra = 1; extra < std::min(n, k_sync_lanes); ++extra)
       helpers.emplace_back(lane);
-    } catch (const std::system_error&) {
-      break; // no thread to be had: fewer lanes, the same work
-    }
+  } catch (...) {
+    // No thread (or no memory) to be had: fewer lanes, the same work.
   }
   lane();
 } // the helpers join here
@@ -80,23 +83,24 @@ Result<void> LocalOwedSyncs::flush_files_locked() {
   for (auto& owed : files)
     owed.second->start_writeback(0, 0);
   std::vector<int> results(files.size(), 0);
-  in_lanes(files.size(), [&](std::size_t i) {
+  in_lanes(files.size(), [&](std::size_t i) noexcept {
     auto& file = files[i].second;
     results[i] = file->sync();
     if (results[i] == 0) file->drop_cache(); // see "Drop behind" in local_owed_syncs.hpp
     file->close();
   });
-  std::optional<Error> first_failure;
   for (std::size_t i = 0; i < files.size(); ++i) {
     if (results[i] == 0) continue;
     const auto& path = files[i].first;
     platform::remove_file(path);
     defer_parent(path);
     // Permanent: the bytes are gone, and only a new upload brings them back.
-    auto error = error_from_errno(results[i], fmt::format("{}: cannot sync (the upload was removed)", path.string()));
-    if (!first_failure) first_failure = Error{ErrorKind::permanent, std::move(error.message)};
+    auto error = error_from_errno(results[i], fmt::format("{}: cannot sync (the file was removed)", path.string()));
+    std::lock_guard lock(m_mutex);
+    if (!m_lost) m_lost = Error{ErrorKind::permanent, std::move(error.message)};
   }
-  if (first_failure) return Unexpected(std::move(*first_failure));
+  std::lock_guard lock(m_mutex);
+  if (m_lost) return Unexpected(*m_lost);
   return {};
 }
 
@@ -109,8 +113,9 @@ Result<void> LocalOwedSyncs::flush() {
     owed.assign(m_owed.begin(), m_owed.end());
     m_owed.clear();
   }
-  std::vector<int> results(owed.size(), 0);
-  in_lanes(owed.size(), [&](std::size_t i) { results[i] = platform::sync_directory(owed[i]); });
+  std::vector<std::filesystem::path> dirs(owed.begin(), owed.end()); // made here: a lane must not throw
+  std::vector<int> results(dirs.size(), 0);
+  in_lanes(dirs.size(), [&](std::size_t i) noexcept { results[i] = platform::sync_directory(dirs[i]); });
   for (std::size_t i = 0; i < owed.size(); ++i) {
     if (results[i] == 0 || results[i] == ENOENT) continue; // removed since: nothing of it is relied on any more
     std::lock_guard lock(m_mutex);

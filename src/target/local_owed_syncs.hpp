@@ -34,8 +34,10 @@
 // deletion the roll-forward repeats). It can never undo an operation that a later flush came
 // after. A file whose fsync fails is removed, not owed again: Linux reports a lost writeback
 // once, and a second fsync would succeed over bytes that never reached the disk, so the commit
-// that needed the file must fail (its size read-back finds the file gone) and the next sync
-// upload it again. The target's destruction syncs what is still owed.
+// that needed the file must fail and the next sync upload it again. The flush that meets the
+// failure may be another caller's, after the commit's size read-back passed; so the failure is
+// kept, and every later flush of this target (the commit point's first of all) fails with it.
+// The target's destruction syncs what is still owed.
 //
 // Drop behind. Once a file's fsync succeeded, its pages are clean and are dropped from the page
 // cache (as the uploader drops what it read): a sync writes the repository's size, which nobody
@@ -49,6 +51,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -81,12 +84,16 @@ public:
   void file_moved(const std::filesystem::path& from, const std::filesystem::path& to);
   void file_removed(const std::filesystem::path& path);
 
-  // Fsyncs every owed file: starts the writeback of all, then waits for each. A file whose fsync
-  // fails is removed (see above) and the error names it; the files after it stay owed.
+  // Fsyncs every owed file: starts the writeback of all, then waits for them, four at a time. A
+  // file whose fsync fails is removed (see above) and the error names it; the others are synced
+  // and no longer owed. Such a failure is also kept: every later flush_files() and flush() of
+  // this target fails with it. The flush that met it may be another caller's (an upload that
+  // reached kMaxOwedFiles took a folder manifest with it), and the commit point that needed the
+  // removed file must not succeed after its own flush found nothing left to sync.
   Result<void> flush_files();
-  // flush_files(), then fsyncs every owed directory, parents before children (so a new
-  // directory's own entry is durable before the entries inside it are relied on). On failure the
-  // error names the first that failed; directories not yet synced stay owed.
+  // flush_files(), then fsyncs every owed directory, four at a time: nothing relies on any of
+  // them before flush() returns, so their order does not matter. On failure the error names the
+  // first that failed; the directories that failed stay owed.
   Result<void> flush();
 
   std::size_t owed_directories() const;
@@ -101,6 +108,7 @@ private:
   mutable std::mutex m_mutex;
   std::unordered_set<std::string> m_owed; // native paths of directories
   std::vector<std::pair<std::filesystem::path, std::shared_ptr<platform::File>>> m_files;
+  std::optional<Error> m_lost; // a file whose fsync failed was removed (see flush_files())
 };
 
 } // namespace offsite::target

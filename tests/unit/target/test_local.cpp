@@ -1,5 +1,6 @@
 #include "target/local.hpp"
 #include "target/local_owed_syncs.hpp"
+#include "target/local_platform.hpp"
 
 #include <asio/thread_pool.hpp>
 #include <boost/test/unit_test.hpp>
@@ -164,6 +165,25 @@ BOOST_FIXTURE_TEST_CASE(file_syncs_wait_for_a_commit_point_or_the_limit, LocalFi
   BOOST_TEST(fs::read_file(target_path / "SiteManager1/tx/1/files/a/uno.img").value() == "one");
   BOOST_TEST(fs::read_file(target_path / "SiteManager1/tx/2/files/b/after.img").value() == "z");
   target.reset(); // pays what is owed
+}
+
+BOOST_AUTO_TEST_CASE(a_lost_file_fails_every_later_flush) {
+  // A file whose fsync fails is removed, and the flush that met it fails. That flush may be
+  // another caller's (an upload at kMaxOwedFiles took a folder manifest with it): the commit
+  // point that needed the file then finds nothing left to sync, and must fail all the same.
+  // fsync of a /proc file fails (EINVAL), and removing it fails too: nothing real is lost.
+  auto file = std::make_shared<platform::File>();
+  BOOST_TEST_REQUIRE(file->open_write("/proc/self/comm") == 0);
+  LocalOwedSyncs owed;
+  owed.defer_file("/proc/self/comm", std::move(file));
+  auto met = owed.flush_files();
+  BOOST_TEST_REQUIRE(!met.has_value());
+  BOOST_TEST(met.error().message.find("/proc/self/comm") != std::string::npos);
+  BOOST_TEST(owed.owed_files() == 0u);
+  auto later = owed.flush_files(); // nothing owed now
+  BOOST_TEST_REQUIRE(!later.has_value());
+  BOOST_TEST(later.error().message == met.error().message);
+  BOOST_TEST(!owed.flush().has_value());
 }
 
 BOOST_FIXTURE_TEST_CASE(a_synced_upload_leaves_the_page_cache, LocalFixture) {
