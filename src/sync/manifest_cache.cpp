@@ -65,7 +65,8 @@ void ManifestCache::prefetch(asio::any_io_executor executor) {
   auto into = m_prefetched = std::make_shared<std::map<std::string, Prefetched>>();
   auto task = [&pool = m_pool, into, list = std::move(list), parse_share]() -> asio::awaitable<void> {
     auto listing = offload(pool, list);
-    auto files = std::make_shared<const std::vector<std::filesystem::path>>(co_await std::move(listing));
+    auto listed = co_await std::move(listing); // a plain initialiser (GCC 12)
+    auto files = std::make_shared<const std::vector<std::filesystem::path>>(std::move(listed));
     auto share = [&](std::size_t first) { return offload(pool, [=] { return parse_share(files, first); }); };
     auto first = share(0); // named, not temporaries of the co_await (GCC 12)
     auto second = share(1);

@@ -108,8 +108,9 @@ asio::awaitable<Result<void>> remove_tree(target::Target& target, std::string di
     if (entries.error().kind == ErrorKind::not_found) co_return Result<void>{};
     co_return Unexpected(std::move(entries).error());
   }
-  // Four at a time (lanes.hpp): on a remote each removal is a round trip or more, and a
-  // transaction's staging holds a directory per folder.
+  // Four entries at a time (lanes.hpp), and so on in each subdirectory: on a remote each removal
+  // is a round trip or more, and a transaction's staging holds a directory per folder. A limited
+  // target bounds what is in flight at once.
   TreeRemoval work{dir, *entries, 0, std::nullopt};
   auto lane = [&target, &work] { return remove_tree_lane(target, work); };
   co_await run_in_lanes(lane);
