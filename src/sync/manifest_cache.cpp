@@ -1,12 +1,12 @@
 #include "sync/manifest_cache.hpp"
 
+#include <optional>
 #include <set>
 #include <system_error>
 #include <utility>
 
-#include <asio/experimental/awaitable_operators.hpp>
-
 #include "sync/committed_state.hpp"
+#include "sync/lanes.hpp"
 #include "util/fs.hpp"
 #include "util/offload.hpp"
 
@@ -16,9 +16,6 @@ namespace {
 constexpr std::string_view k_suffix = ".json";
 // A copy larger than this is no manifest of ours (records refuse larger ones too).
 constexpr std::uint64_t k_max_copy_size = 256ull << 20;
-constexpr std::size_t k_prefetch_lanes = 4; // prefetch() awaits exactly four shares
-
-using namespace asio::experimental::awaitable_operators;
 
 } // namespace
 
@@ -37,9 +34,40 @@ asio::awaitable<std::optional<std::string>> ManifestCache::get(std::string name,
   co_return co_await offload(m_pool, std::move(work));
 }
 
+namespace {
+
+// The copies prefetch() reads, shared by its lanes.
+struct CopiesToRead {
+  asio::thread_pool& pool;
+  std::vector<std::filesystem::path> files;
+  std::size_t next = 0;
+  std::map<std::string, ManifestCache::Prefetched>& into;
+};
+
+// Takes the next copy not yet taken until none is left: read and parsed on the pool, kept here
+// (on the event loop, so the lanes never touch `into` at once).
+asio::awaitable<void> read_copies_lane(CopiesToRead& work) {
+  while (work.next < work.files.size()) {
+    const auto& path = work.files[work.next++];
+    auto read = [&path]() -> std::optional<std::pair<std::string, ManifestCache::Prefetched>> {
+      auto bytes = fs::read_file(path, k_max_copy_size);
+      if (!bytes) return std::nullopt;
+      // Errors name the copy; a copy that does not parse is left to get(), whose bytes the
+      // caller parses again and reports against the target's name.
+      auto manifest = parse_sorted_folder_manifest(*bytes, path.string());
+      if (!manifest) return std::nullopt;
+      return std::pair{path.filename().string(),
+                       ManifestCache::Prefetched{bytes->size(), xxh3_128(*bytes), std::move(*manifest)}};
+    };
+    auto pending = offload(work.pool, std::move(read));
+    auto parsed = co_await std::move(pending);
+    if (parsed) work.into.insert(std::move(*parsed));
+  }
+}
+
+} // namespace
+
 void ManifestCache::prefetch(asio::any_io_executor executor) {
-  // A share of the copies each, k_prefetch_lanes at once: cold, each copy is an open and a read
-  // that wait for the disk, and the recovery that follows the connect waits for them all.
   auto list = [dir = m_dir] {
     std::vector<std::filesystem::path> files;
     std::error_code error;
@@ -47,34 +75,16 @@ void ManifestCache::prefetch(asio::any_io_executor executor) {
       files.push_back(it->path());
     return files;
   };
-  auto parse_share = [](std::shared_ptr<const std::vector<std::filesystem::path>> files, std::size_t first) {
-    std::map<std::string, Prefetched> parsed;
-    for (std::size_t i = first; i < files->size(); i += k_prefetch_lanes) {
-      const auto& path = (*files)[i];
-      auto bytes = fs::read_file(path, k_max_copy_size);
-      if (!bytes) continue;
-      // Errors name the copy; a copy that does not parse is left to get(), whose bytes the
-      // caller parses again and reports against the target's name.
-      auto manifest = parse_sorted_folder_manifest(*bytes, path.string());
-      if (!manifest) continue;
-      parsed.emplace(path.filename().string(), Prefetched{bytes->size(), xxh3_128(*bytes), std::move(*manifest)});
-    }
-    return parsed;
-  };
   // Shared with the task, which may end after this cache (its pool work cannot be cancelled).
   auto into = m_prefetched = std::make_shared<std::map<std::string, Prefetched>>();
-  auto task = [&pool = m_pool, into, list = std::move(list), parse_share]() -> asio::awaitable<void> {
+  auto task = [&pool = m_pool, into, list = std::move(list)]() -> asio::awaitable<void> {
     auto listing = offload(pool, list);
     auto listed = co_await std::move(listing); // a plain initialiser (GCC 12)
-    auto files = std::make_shared<const std::vector<std::filesystem::path>>(std::move(listed));
-    auto share = [&](std::size_t first) { return offload(pool, [=] { return parse_share(files, first); }); };
-    auto first = share(0); // named, not temporaries of the co_await (GCC 12)
-    auto second = share(1);
-    auto third = share(2);
-    auto fourth = share(3);
-    auto [a, b, c, d] = co_await (std::move(first) && std::move(second) && std::move(third) && std::move(fourth));
-    for (auto* part : {&a, &b, &c, &d})
-      into->merge(*part);
+    // Four copies at a time (lanes.hpp): cold, each is an open and a read that wait for the disk,
+    // and the recovery that follows the connect waits for them all.
+    CopiesToRead work{pool, std::move(listed), 0, *into};
+    auto lane = [&work] { return read_copies_lane(work); };
+    co_await run_in_lanes(lane);
   };
   m_prefetch.start(std::move(executor), std::move(task));
 }
