@@ -34,6 +34,7 @@
 #include "sync/remote_id.hpp"
 #include "sync/remote_layout.hpp"
 #include "target/target.hpp"
+#include "util/offload.hpp"
 
 namespace offsite::sync {
 namespace {
@@ -131,10 +132,13 @@ asio::awaitable<Result<CommittedCopy>> locate_committed_copy(target::Target& tar
   co_return CommittedCopy{entry.path, false};
 }
 
-asio::awaitable<Result<RemoteHash>> hash_remote_file(target::Target& target, std::string remote_path) {
+asio::awaitable<Result<RemoteHash>> hash_remote_file(target::Target& target, std::string remote_path,
+                                                     asio::thread_pool* pool, ChunkSink sink) {
   auto download = co_await target.open_download(remote_path, 0);
   if (!download) co_return Unexpected(std::move(download).error());
-  auto buffer = std::make_unique_for_overwrite<std::byte[]>(k_download_chunk); // not zero-filled, as in restore
+  // Not zero-filled: each read overwrites what it returns. Zeroing 1 MiB per file cost a restore
+  // of files-20k (20,000 files of 6 KiB) 1.1 s of its 2.5 s of user CPU.
+  auto buffer = std::make_unique_for_overwrite<std::byte[]>(k_download_chunk);
   Xxh3Hasher hasher;
   std::uint64_t size = 0;
   for (;;) {
@@ -142,8 +146,12 @@ asio::awaitable<Result<RemoteHash>> hash_remote_file(target::Target& target, std
     auto got = co_await (*download)->read(into);
     if (!got) co_return Unexpected(std::move(got).error());
     if (*got == 0) break;
-    hasher.update(std::span<const std::byte>(buffer.get(), *got));
+    std::span<const std::byte> chunk(buffer.get(), *got);
+    hasher.update(chunk);
     size += *got;
+    if (!sink) continue;
+    auto writer = [&sink, chunk] { return sink(chunk); };
+    if (auto written = co_await offload(*pool, std::move(writer)); !written) co_return Unexpected(written.error());
   }
   co_return RemoteHash{hasher.digest(), size};
 }

@@ -4,13 +4,17 @@
 // are now (its final path, or its staged copy while the apply step is pending), and a streaming
 // hash of a remote file.
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <asio/awaitable.hpp>
+#include <asio/thread_pool.hpp>
 
 #include "manifest/manifest.hpp"
 #include "sync/committed_state.hpp"
@@ -78,8 +82,13 @@ struct RemoteHash {
   std::uint64_t size = 0;
 };
 
-// Downloads `remote_path` in chunks and hashes it (nothing is kept).
-asio::awaitable<Result<RemoteHash>> hash_remote_file(target::Target& target, std::string remote_path);
+// Writes one downloaded chunk somewhere (restore: into the restored file); runs on the pool.
+using ChunkSink = std::function<Result<void>(std::span<const std::byte>)>;
+
+// Downloads `remote_path` in chunks and hashes it. Nothing is kept, unless `sink` is given: then
+// each chunk also goes to it, on `pool`, and the first error it returns ends the download.
+asio::awaitable<Result<RemoteHash>> hash_remote_file(target::Target& target, std::string remote_path,
+                                                     asio::thread_pool* pool = nullptr, ChunkSink sink = {});
 
 // Reads the remote ID and the committed state it owns, checking the ID against `local_id`
 // (nullopt: any ID is taken as it is). The errors of verify_remote().
