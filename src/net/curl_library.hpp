@@ -5,8 +5,8 @@
 // Kerberos, LDAP, SASL, nghttp2, libpsl, ...). Loading and initialising them from a cold page
 // cache takes about 30 ms (an empty program linked with -lcurl: 30 ms, without: under 5 ms),
 // which was half of a no-change sync to a local disk, paid by every run whether it used HTTP or
-// not (docs/performance.md). systemd opens its optional libraries the same way, for the same
-// reason. offsite is compiled against curl's headers and calls libcurl through this table; when
+// not (docs/performance.md; util/shared_library.hpp has the general case). offsite is compiled
+// against curl's headers and calls libcurl through this table; when
 // the library cannot be loaded, the first request fails with an error naming it, and targets
 // that do not use HTTP are not affected.
 //

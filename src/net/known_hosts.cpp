@@ -15,9 +15,8 @@
 #include <cstring>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
+
+#include "net/crypto_library.hpp"
 
 #include "util/fs.hpp"
 
@@ -75,8 +74,8 @@ bool hashed_name_matches(std::string_view field, std::string_view name) {
   if (!base64_decode(rest.substr(0, bar), salt) || !base64_decode(rest.substr(bar + 1), expected)) return false;
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
-  if (!HMAC(EVP_sha1(), salt.data(), static_cast<int>(salt.size()), reinterpret_cast<const unsigned char*>(name.data()),
-            name.size(), digest.data(), &length))
+  if (!crypto().hmac(crypto().sha1(), salt.data(), static_cast<int>(salt.size()),
+                     reinterpret_cast<const unsigned char*>(name.data()), name.size(), digest.data(), &length))
     return false;
   return length == expected.size() && std::memcmp(digest.data(), expected.data(), length) == 0;
 }
@@ -190,9 +189,10 @@ std::string key_type_of_blob(std::string_view blob) {
 }
 
 std::string fingerprint_sha256(std::string_view blob) {
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(blob.data()), blob.size(), digest.data());
-  auto raw = std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size());
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  crypto().digest(blob.data(), blob.size(), digest.data(), &length, crypto().sha256(), nullptr);
+  auto raw = std::string_view(reinterpret_cast<const char*>(digest.data()), length);
   return "SHA256:" + base64_encode(raw, false);
 }
 

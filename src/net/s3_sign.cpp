@@ -17,8 +17,8 @@
 #include <map>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+
+#include "net/crypto_library.hpp"
 
 namespace offsite::net {
 namespace {
@@ -26,15 +26,15 @@ namespace {
 std::string hmac(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &length);
+  crypto().hmac(crypto().sha256(), key.data(), static_cast<int>(key.size()),
+                reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length);
   return std::string(reinterpret_cast<const char*>(out), length);
 }
 
 std::string digest(const EVP_MD* md, const void* data, std::size_t size) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(data, size, out, &length, md, nullptr);
+  crypto().digest(data, size, out, &length, md, nullptr);
   return std::string(reinterpret_cast<const char*>(out), length);
 }
 
@@ -64,19 +64,19 @@ std::string trim_all(std::string_view value) {
 
 std::string base64(std::string_view raw) {
   std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  int n = crypto().encode_base64(reinterpret_cast<unsigned char*>(out.data()),
+                                 reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
 
 std::string sha256_hex(std::span<const std::byte> bytes) {
-  return to_hex(digest(EVP_sha256(), bytes.data(), bytes.size()));
+  return to_hex(digest(crypto().sha256(), bytes.data(), bytes.size()));
 }
 
-std::string sha256_hex(std::string_view text) { return to_hex(digest(EVP_sha256(), text.data(), text.size())); }
+std::string sha256_hex(std::string_view text) { return to_hex(digest(crypto().sha256(), text.data(), text.size())); }
 
-std::string md5_raw(std::span<const std::byte> bytes) { return digest(EVP_md5(), bytes.data(), bytes.size()); }
+std::string md5_raw(std::span<const std::byte> bytes) { return digest(crypto().md5(), bytes.data(), bytes.size()); }
 
 std::string uri_encode(std::string_view text, bool keep_slash) {
   std::string out;

@@ -104,13 +104,13 @@ asio::awaitable<Result<void>> SshSession::authenticate() {
   std::string methods;
   auto list = [this, &options, &methods]() -> long {
     const char* offered =
-        libssh2_userauth_list(m_session, options.username.c_str(), static_cast<unsigned int>(options.username.size()));
+        ssh2().userauth_list(m_session, options.username.c_str(), static_cast<unsigned int>(options.username.size()));
     if (offered) {
       methods = offered;
       return 0;
     }
-    if (libssh2_userauth_authenticated(m_session)) return 1; // "none" was enough
-    return libssh2_session_last_errno(m_session);
+    if (ssh2().userauth_authenticated(m_session)) return 1; // "none" was enough
+    return ssh2().session_last_errno(m_session);
   };
   long rc = co_await run(list);
   if (rc == 1) co_return Result<void>{};
@@ -152,9 +152,9 @@ asio::awaitable<Result<void>> SshSession::login_with_key(bool& refused) {
                                  fmt::format("the private key {} is encrypted: set private_key_passphrase", file)));
   const char* passphrase = options.credentials.passphrase.empty() ? nullptr : options.credentials.passphrase.c_str();
   auto login = [this, &options, &file, passphrase] {
-    return libssh2_userauth_publickey_fromfile_ex(m_session, options.username.c_str(),
-                                                  static_cast<unsigned int>(options.username.size()), nullptr,
-                                                  file.c_str(), passphrase);
+    return ssh2().userauth_publickey_fromfile_ex(m_session, options.username.c_str(),
+                                                 static_cast<unsigned int>(options.username.size()), nullptr,
+                                                 file.c_str(), passphrase);
   };
   long rc = co_await run(login);
   if (rc == 0) co_return Result<void>{};
@@ -189,16 +189,16 @@ asio::awaitable<Result<void>> SshSession::login_with_password(const std::string&
   if (offers(methods, "password")) {
     const auto& password = options.credentials.password;
     auto login = [this, &user, user_length, &password] {
-      return libssh2_userauth_password_ex(m_session, user.c_str(), user_length, password.c_str(),
-                                          static_cast<unsigned int>(password.size()), nullptr);
+      return ssh2().userauth_password_ex(m_session, user.c_str(), user_length, password.c_str(),
+                                         static_cast<unsigned int>(password.size()), nullptr);
     };
     rc = co_await run(login);
   } else if (offers(methods, "keyboard-interactive")) {
     // The callback finds the password through the session's abstract pointer.
-    void** abstract = libssh2_session_abstract(m_session);
+    void** abstract = ssh2().session_abstract(m_session);
     *abstract = const_cast<std::string*>(&options.credentials.password);
     auto login = [this, &user, user_length] {
-      return libssh2_userauth_keyboard_interactive_ex(m_session, user.c_str(), user_length, &answer_prompts);
+      return ssh2().userauth_keyboard_interactive_ex(m_session, user.c_str(), user_length, &answer_prompts);
     };
     rc = co_await run(login);
     *abstract = nullptr;

@@ -15,7 +15,6 @@
 
 #include "net/ssh_session.hpp"
 
-#include <mutex>
 #include <variant>
 
 #include <asio/connect.hpp>
@@ -29,6 +28,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "net/crypto_library.hpp"
 #include "net/known_hosts.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -38,12 +38,6 @@ namespace {
 
 using namespace asio::experimental::awaitable_operators;
 inline constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
-
-// libssh2_init() is global and not thread-safe: once, before the first session.
-void init_libssh2() {
-  static std::once_flag once;
-  std::call_once(once, [] { libssh2_init(0); });
-}
 
 // Host key algorithms libssh2 1.10 can verify, best first (ed25519, as OpenSSH clients prefer).
 constexpr std::string_view k_host_key_order[] = {"ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
@@ -92,18 +86,19 @@ SshSession::~SshSession() { tear_down(); }
 
 void SshSession::tear_down() {
   if (m_session && !m_broken && !m_in_call && m_socket.is_open())
-    libssh2_session_disconnect(m_session, "offsite: done"); // one try; EAGAIN means "never mind"
+    ssh2().session_disconnect_ex(m_session, SSH_DISCONNECT_BY_APPLICATION, "offsite: done",
+                                 ""); // one try; EAGAIN means "never mind"
   if (m_socket.is_open()) {
     // From here every send fails at once (EPIPE), so the frees below never ask to be called again.
     ::shutdown(m_socket.native_handle(), SHUT_RDWR);
   }
   if (m_sftp) {
-    for (int attempt = 0; attempt < 4 && libssh2_sftp_shutdown(m_sftp) == LIBSSH2_ERROR_EAGAIN; ++attempt) {
+    for (int attempt = 0; attempt < 4 && ssh2().sftp_shutdown(m_sftp) == LIBSSH2_ERROR_EAGAIN; ++attempt) {
     }
     m_sftp = nullptr;
   }
   if (m_session) {
-    for (int attempt = 0; attempt < 4 && libssh2_session_free(m_session) == LIBSSH2_ERROR_EAGAIN; ++attempt) {
+    for (int attempt = 0; attempt < 4 && ssh2().session_free(m_session) == LIBSSH2_ERROR_EAGAIN; ++attempt) {
     }
     m_session = nullptr;
   }
@@ -115,7 +110,7 @@ void SshSession::drop_handle(LIBSSH2_SFTP_HANDLE* handle) {
   m_broken = true;
   if (m_socket.is_open()) ::shutdown(m_socket.native_handle(), SHUT_RDWR);
   // The socket refuses every send now, so closing fails at once and frees the handle.
-  for (int attempt = 0; attempt < 4 && libssh2_sftp_close_handle(handle) == LIBSSH2_ERROR_EAGAIN; ++attempt) {
+  for (int attempt = 0; attempt < 4 && ssh2().sftp_close_handle(handle) == LIBSSH2_ERROR_EAGAIN; ++attempt) {
   }
 }
 
@@ -155,7 +150,7 @@ void ask_quick_ack(asio::ip::tcp::socket& socket) {
 } // namespace
 
 asio::awaitable<long> SshSession::wait_for_socket() {
-  int directions = libssh2_session_block_directions(m_session);
+  int directions = ssh2().session_block_directions(m_session);
   bool want_write = (directions & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0;
   // Inbound, or nothing said (a partly sent packet waits for the server's window): wait to read.
   bool want_read = (directions & LIBSSH2_SESSION_BLOCK_INBOUND) != 0 || !want_write;
@@ -189,7 +184,7 @@ std::string SshSession::error_text(long rc) const {
                        std::chrono::duration_cast<std::chrono::seconds>(m_options->io_timeout).count());
   if (rc == k_ssh_cancelled) return "cancelled";
   if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL && m_sftp) {
-    switch (libssh2_sftp_last_error(m_sftp)) {
+    switch (ssh2().sftp_last_error(m_sftp)) {
     case LIBSSH2_FX_EOF: return "end of file";
     case LIBSSH2_FX_NO_SUCH_FILE: return "no such file or directory";
     case LIBSSH2_FX_PERMISSION_DENIED: return "permission denied";
@@ -202,17 +197,17 @@ std::string SshSession::error_text(long rc) const {
     case LIBSSH2_FX_QUOTA_EXCEEDED: return "quota exceeded";
     case LIBSSH2_FX_DIR_NOT_EMPTY: return "directory not empty";
     case LIBSSH2_FX_NOT_A_DIRECTORY: return "not a directory";
-    default: return fmt::format("SFTP status {}", libssh2_sftp_last_error(m_sftp));
+    default: return fmt::format("SFTP status {}", ssh2().sftp_last_error(m_sftp));
     }
   }
   char* message = nullptr;
   int length = 0;
-  if (m_session) libssh2_session_last_error(m_session, &message, &length, 0);
+  if (m_session) ssh2().session_last_error(m_session, &message, &length, 0);
   if (message && length > 0) return fmt::format("{} (libssh2 error {})", std::string_view(message, length), rc);
   return fmt::format("libssh2 error {}", rc);
 }
 
-unsigned long SshSession::sftp_status() const { return m_sftp ? libssh2_sftp_last_error(m_sftp) : 0; }
+unsigned long SshSession::sftp_status() const { return m_sftp ? ssh2().sftp_last_error(m_sftp) : 0; }
 
 ErrorKind SshSession::error_kind(long rc) const {
   if (rc == k_ssh_cancelled) return ErrorKind::cancelled;
@@ -231,13 +226,13 @@ ErrorKind SshSession::error_kind(long rc) const {
 void SshSession::keep_alive() {
   if (!healthy()) return;
   int next = 0;
-  if (libssh2_keepalive_send(m_session, &next) != 0) m_broken = true;
+  if (ssh2().keepalive_send(m_session, &next) != 0) m_broken = true;
 }
 
 std::string SshSession::cipher() const {
   if (!m_session) return {};
-  const char* crypt = libssh2_session_methods(m_session, LIBSSH2_METHOD_CRYPT_CS);
-  const char* mac = libssh2_session_methods(m_session, LIBSSH2_METHOD_MAC_CS);
+  const char* crypt = ssh2().session_methods(m_session, LIBSSH2_METHOD_CRYPT_CS);
+  const char* mac = ssh2().session_methods(m_session, LIBSSH2_METHOD_MAC_CS);
   return fmt::format("{} {}", crypt ? crypt : "?", mac ? mac : "?");
 }
 
@@ -246,7 +241,9 @@ Error SshSession::failure(ErrorKind kind, std::string what) const {
 }
 
 asio::awaitable<Result<std::unique_ptr<SshSession>>> SshSession::open(std::shared_ptr<const SshOptions> options) {
-  init_libssh2();
+  // The libraries, opened at the first connection (ssh_library.hpp); known_hosts needs libcrypto.
+  if (auto loaded = ssh_library(); !loaded) co_return Unexpected(loaded.error());
+  if (auto loaded = crypto_library(); !loaded) co_return Unexpected(loaded.error());
   auto executor = co_await asio::this_coro::executor;
   std::unique_ptr<SshSession> session(new SshSession(std::move(options), executor));
   if (auto connected = co_await session->connect_socket(); !connected) co_return Unexpected(connected.error());
@@ -254,8 +251,7 @@ asio::awaitable<Result<std::unique_ptr<SshSession>>> SshSession::open(std::share
   if (auto trusted = session->verify_host_key(); !trusted) co_return Unexpected(trusted.error());
   if (auto logged_in = co_await session->authenticate(); !logged_in) co_return Unexpected(logged_in.error());
   if (auto started = co_await session->start_sftp(); !started) co_return Unexpected(started.error());
-  libssh2_keepalive_config(session->m_session, 1,
-                           static_cast<unsigned>(session->m_options->keepalive_interval.count()));
+  ssh2().keepalive_config(session->m_session, 1, static_cast<unsigned>(session->m_options->keepalive_interval.count()));
   session->idle_since = std::chrono::steady_clock::now();
   log::debug("ssh.connected", {{"server", session->m_options->describe}, {"cipher", session->cipher()}});
   co_return session;
@@ -286,19 +282,19 @@ asio::awaitable<Result<void>> SshSession::connect_socket() {
 }
 
 asio::awaitable<Result<void>> SshSession::handshake() {
-  m_session = libssh2_session_init_ex(nullptr, nullptr, nullptr, nullptr);
+  m_session = ssh2().session_init_ex(nullptr, nullptr, nullptr, nullptr);
   if (!m_session) co_return Unexpected(failure(ErrorKind::permanent, "cannot create an SSH session (out of memory)"));
-  libssh2_session_set_blocking(m_session, 0);
+  ssh2().session_set_blocking(m_session, 0);
   auto known = read_known_hosts(m_options->host_keys.known_hosts);
   auto preference = host_key_preference(known_key_types(known, m_options->host, m_options->port));
-  libssh2_session_method_pref(m_session, LIBSSH2_METHOD_HOSTKEY, preference.c_str());
+  ssh2().session_method_pref(m_session, LIBSSH2_METHOD_HOSTKEY, preference.c_str());
   // AES-CTR first: the fastest cipher libssh2 1.10 has (it lacks AES-GCM and ChaCha20).
   for (int direction : {LIBSSH2_METHOD_CRYPT_CS, LIBSSH2_METHOD_CRYPT_SC})
-    libssh2_session_method_pref(m_session, direction, "aes128-ctr,aes192-ctr,aes256-ctr,aes256-cbc,aes128-cbc");
+    ssh2().session_method_pref(m_session, direction, "aes128-ctr,aes192-ctr,aes256-ctr,aes256-cbc,aes128-cbc");
   for (int direction : {LIBSSH2_METHOD_MAC_CS, LIBSSH2_METHOD_MAC_SC})
-    libssh2_session_method_pref(m_session, direction, "hmac-sha2-256,hmac-sha2-512,hmac-sha1");
+    ssh2().session_method_pref(m_session, direction, "hmac-sha2-256,hmac-sha2-512,hmac-sha1");
   auto fd = m_socket.native_handle();
-  auto shake = [this, fd] { return libssh2_session_handshake(m_session, fd); };
+  auto shake = [this, fd] { return ssh2().session_handshake(m_session, fd); };
   long rc = co_await run(shake);
   if (rc != 0) {
     auto kind = rc == LIBSSH2_ERROR_KEX_FAILURE || rc == LIBSSH2_ERROR_METHOD_NONE ? ErrorKind::permanent
@@ -313,7 +309,7 @@ Result<void> SshSession::verify_host_key() {
   const auto& policy = options.host_keys;
   std::size_t length = 0;
   int type = 0;
-  const char* raw = libssh2_session_hostkey(m_session, &length, &type);
+  const char* raw = ssh2().session_hostkey(m_session, &length, &type);
   if (!raw || length == 0) return Unexpected(failure(ErrorKind::permanent, "the server sent no host key"));
   HostKey key{{}, std::string(raw, length)};
   key.type = key_type_of_blob(key.blob);
@@ -367,8 +363,8 @@ Result<void> SshSession::verify_host_key() {
 
 asio::awaitable<Result<void>> SshSession::start_sftp() {
   auto init = [this]() -> long {
-    m_sftp = libssh2_sftp_init(m_session);
-    return m_sftp ? 0 : libssh2_session_last_errno(m_session);
+    m_sftp = ssh2().sftp_init(m_session);
+    return m_sftp ? 0 : ssh2().session_last_errno(m_session);
   };
   long rc = co_await run(init);
   if (rc != 0)

@@ -20,9 +20,8 @@
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
-#include <libssh2.h>
-#include <libssh2_sftp.h>
 
+#include "net/ssh_library.hpp"
 #include "util/error.hpp"
 
 namespace offsite::net {

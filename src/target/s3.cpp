@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "net/crypto_library.hpp"
+
 namespace offsite::target {
 namespace {
 
@@ -69,6 +71,8 @@ asio::awaitable<Result<void>> S3Target::connect() {
                                                         "secret_access_key, or AWS_ACCESS_KEY_ID and "
                                                         "AWS_SECRET_ACCESS_KEY",
                                                         describe()));
+  // Signing and payload hashes need libcrypto, opened now rather than at start (crypto_library.hpp).
+  if (auto loaded = net::crypto_library(); !loaded) co_return Unexpected(loaded.error());
   // One cheap listing proves the bucket, the region and the credentials.
   auto prefix = dir_prefix("");
   auto listed = co_await m_client.list(prefix, true, 1, describe());

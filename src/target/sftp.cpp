@@ -47,8 +47,8 @@ asio::awaitable<long> stat_on(net::SshSession& session, const std::string& absol
                               LIBSSH2_SFTP_ATTRIBUTES& attributes) {
   auto* sftp = session.sftp();
   auto call = [sftp, &absolute, &attributes] {
-    return libssh2_sftp_stat_ex(sftp, absolute.c_str(), static_cast<unsigned int>(absolute.size()), LIBSSH2_SFTP_LSTAT,
-                                &attributes);
+    return net::ssh2().sftp_stat_ex(sftp, absolute.c_str(), static_cast<unsigned int>(absolute.size()),
+                                    LIBSSH2_SFTP_LSTAT, &attributes);
   };
   co_return co_await session.run(call);
 }
@@ -128,8 +128,8 @@ asio::awaitable<Result<void>> SftpTarget::connect() {
   if (!LIBSSH2_SFTP_S_ISDIR(attributes.permissions) && LIBSSH2_SFTP_S_ISLNK(attributes.permissions)) {
     auto* sftp = session.sftp();
     auto follow = [sftp, &target_path, &attributes] {
-      return libssh2_sftp_stat_ex(sftp, target_path.c_str(), static_cast<unsigned int>(target_path.size()),
-                                  LIBSSH2_SFTP_STAT, &attributes);
+      return net::ssh2().sftp_stat_ex(sftp, target_path.c_str(), static_cast<unsigned int>(target_path.size()),
+                                      LIBSSH2_SFTP_STAT, &attributes);
     };
     rc = co_await session.run(follow);
     if (rc != 0) co_return Unexpected(failure(session, rc, target_shown, "cannot read the target path"));
@@ -145,7 +145,7 @@ asio::awaitable<Result<void>> SftpTarget::connect() {
   LIBSSH2_SFTP_STATVFS space{};
   auto* sftp = session.sftp();
   auto statvfs = [sftp, &target_path, &space] {
-    return libssh2_sftp_statvfs(sftp, target_path.c_str(), target_path.size(), &space);
+    return net::ssh2().sftp_statvfs(sftp, target_path.c_str(), target_path.size(), &space);
   };
   rc = co_await session.run(statvfs);
   m_features->statvfs = rc == 0;
@@ -178,7 +178,7 @@ asio::awaitable<Result<std::vector<RemoteEntry>>> SftpTarget::list(std::string d
     for (;;) {
       LIBSSH2_SFTP_ATTRIBUTES attributes{};
       auto read = [handle, &name, &attributes] {
-        return libssh2_sftp_readdir_ex(handle, name.data(), name.size(), nullptr, 0, &attributes);
+        return net::ssh2().sftp_readdir_ex(handle, name.data(), name.size(), nullptr, 0, &attributes);
       };
       rc = co_await session.run(read);
       if (rc == 0) break;
@@ -216,7 +216,7 @@ asio::awaitable<Result<void>> SftpTarget::make_directory(std::string path) {
       rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
       auto* sftp = session.sftp();
       auto mkdir = [sftp, &current] {
-        return libssh2_sftp_mkdir_ex(sftp, current.c_str(), static_cast<unsigned int>(current.size()), 0755);
+        return net::ssh2().sftp_mkdir_ex(sftp, current.c_str(), static_cast<unsigned int>(current.size()), 0755);
       };
       rc = co_await session.run(mkdir);
       if (rc == 0) continue;
@@ -272,7 +272,7 @@ asio::awaitable<Result<std::unique_ptr<Upload>>> SftpTarget::open_upload(std::st
 asio::awaitable<Result<void>> SftpTarget::resume_at(net::SshSession& session, LIBSSH2_SFTP_HANDLE* handle,
                                                     std::uint64_t offset, std::string name) {
   LIBSSH2_SFTP_ATTRIBUTES attributes{};
-  auto fstat = [handle, &attributes] { return libssh2_sftp_fstat_ex(handle, &attributes, 0); };
+  auto fstat = [handle, &attributes] { return net::ssh2().sftp_fstat_ex(handle, &attributes, 0); };
   long rc = co_await session.run(fstat);
   if (rc != 0) co_return Unexpected(failure(session, rc, name, "cannot read the size"));
   if (offset > attributes.filesize)
@@ -282,11 +282,11 @@ asio::awaitable<Result<void>> SftpTarget::resume_at(net::SshSession& session, LI
     LIBSSH2_SFTP_ATTRIBUTES truncate{};
     truncate.flags = LIBSSH2_SFTP_ATTR_SIZE;
     truncate.filesize = offset;
-    auto setstat = [handle, &truncate] { return libssh2_sftp_fstat_ex(handle, &truncate, 1); };
+    auto setstat = [handle, &truncate] { return net::ssh2().sftp_fstat_ex(handle, &truncate, 1); };
     rc = co_await session.run(setstat);
     if (rc != 0) co_return Unexpected(failure(session, rc, name, "cannot truncate"));
   }
-  libssh2_sftp_seek64(handle, offset); // local only: no packet is sent
+  net::ssh2().sftp_seek64(handle, offset); // local only: no packet is sent
   co_return Result<void>{};
 }
 
@@ -306,7 +306,7 @@ asio::awaitable<Result<std::string>> SftpTarget::read_file(std::string path, std
     auto* handle = co_await sftp::open_handle(session, where, LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE, rc);
     if (!handle) co_return Unexpected(failure(session, rc, name, "cannot open"));
     LIBSSH2_SFTP_ATTRIBUTES attributes{};
-    auto fstat = [handle, &attributes] { return libssh2_sftp_fstat_ex(handle, &attributes, 0); };
+    auto fstat = [handle, &attributes] { return net::ssh2().sftp_fstat_ex(handle, &attributes, 0); };
     rc = co_await session.run(fstat);
     if (rc == 0 && attributes.filesize > max_size) {
       co_await sftp::close_handle(session, handle);
@@ -316,7 +316,7 @@ asio::awaitable<Result<std::string>> SftpTarget::read_file(std::string path, std
     std::string content;
     std::string buffer(64 << 10, '\0');
     while (rc == 0) {
-      auto read = [handle, &buffer] { return libssh2_sftp_read(handle, buffer.data(), buffer.size()); };
+      auto read = [handle, &buffer] { return net::ssh2().sftp_read(handle, buffer.data(), buffer.size()); };
       long got = co_await session.run(read);
       if (got < 0) rc = got;
       if (got <= 0) break;
@@ -378,7 +378,7 @@ asio::awaitable<Result<std::unique_ptr<Download>>> SftpTarget::open_download(std
     long rc = 0;
     auto* handle = co_await sftp::open_handle(*lease, where, LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE, rc);
     if (!handle) co_return Unexpected(failure(*lease, rc, name, "cannot open"));
-    if (offset > 0) libssh2_sftp_seek64(handle, offset);
+    if (offset > 0) net::ssh2().sftp_seek64(handle, offset);
     co_return sftp::make_download(std::move(lease), handle, name);
   };
   auto pending = with_session(m_pool, std::move(operation));
@@ -403,8 +403,8 @@ asio::awaitable<Result<void>> SftpTarget::rename_once(std::string from, std::str
     auto* sftp = session.sftp();
     // No flags: SFTP v3 has none, and its RENAME refuses an existing name.
     auto rename = [sftp, &source, &destination] {
-      return libssh2_sftp_rename_ex(sftp, source.c_str(), static_cast<unsigned int>(source.size()), destination.c_str(),
-                                    static_cast<unsigned int>(destination.size()), 0);
+      return net::ssh2().sftp_rename_ex(sftp, source.c_str(), static_cast<unsigned int>(source.size()),
+                                        destination.c_str(), static_cast<unsigned int>(destination.size()), 0);
     };
     long rc = co_await session.run(rename);
     if (rc == 0) co_return Result<void>{};
@@ -430,7 +430,7 @@ asio::awaitable<Result<void>> SftpTarget::remove(std::string path) {
   auto operation = [&](SessionLease& lease) -> asio::awaitable<Result<void>> {
     auto* sftp = lease->sftp();
     auto unlink = [sftp, &where] {
-      return libssh2_sftp_unlink_ex(sftp, where.c_str(), static_cast<unsigned int>(where.size()));
+      return net::ssh2().sftp_unlink_ex(sftp, where.c_str(), static_cast<unsigned int>(where.size()));
     };
     long rc = co_await lease->run(unlink);
     if (rc == 0) co_return Result<void>{};
@@ -448,7 +448,7 @@ asio::awaitable<Result<void>> SftpTarget::remove_directory(std::string path) {
   auto operation = [&](SessionLease& lease) -> asio::awaitable<Result<void>> {
     auto* sftp = lease->sftp();
     auto rmdir = [sftp, &where] {
-      return libssh2_sftp_rmdir_ex(sftp, where.c_str(), static_cast<unsigned int>(where.size()));
+      return net::ssh2().sftp_rmdir_ex(sftp, where.c_str(), static_cast<unsigned int>(where.size()));
     };
     long rc = co_await lease->run(rmdir);
     if (rc == 0) co_return Result<void>{};
@@ -470,7 +470,9 @@ asio::awaitable<Result<std::optional<std::uint64_t>>> SftpTarget::free_space() {
   auto operation = [&](SessionLease& lease) -> asio::awaitable<Result<std::optional<std::uint64_t>>> {
     LIBSSH2_SFTP_STATVFS space{};
     auto* sftp = lease->sftp();
-    auto statvfs = [sftp, &where, &space] { return libssh2_sftp_statvfs(sftp, where.c_str(), where.size(), &space); };
+    auto statvfs = [sftp, &where, &space] {
+      return net::ssh2().sftp_statvfs(sftp, where.c_str(), where.size(), &space);
+    };
     long rc = co_await lease->run(statvfs);
     if (rc != 0) co_return Unexpected(failure(*lease, rc, m_settings.ssh.describe + where, "cannot read free space"));
     co_return std::optional<std::uint64_t>(space.f_bavail * space.f_frsize);

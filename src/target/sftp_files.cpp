@@ -54,7 +54,7 @@ public:
       co_return Unexpected(synced.error());
     LIBSSH2_SFTP_ATTRIBUTES attributes{};
     auto handle = m_handle;
-    auto fstat = [handle, &attributes] { return libssh2_sftp_fstat_ex(handle, &attributes, 0); };
+    auto fstat = [handle, &attributes] { return net::ssh2().sftp_fstat_ex(handle, &attributes, 0); };
     long rc = co_await m_lease->run(fstat);
     if (rc != 0) co_return Unexpected(failure(*m_lease, rc, m_shown, "cannot read the size"));
     m_handle = nullptr;
@@ -100,7 +100,7 @@ public:
     auto handle = m_handle;
     auto* data = reinterpret_cast<char*>(bytes.data());
     auto size = bytes.size();
-    auto read = [handle, data, size] { return libssh2_sftp_read(handle, data, size); };
+    auto read = [handle, data, size] { return net::ssh2().sftp_read(handle, data, size); };
     long rc = co_await m_lease->run(read);
     if (rc < 0) co_return Unexpected(failure(*m_lease, rc, m_shown, "cannot read"));
     if (rc == 0) {
@@ -128,8 +128,8 @@ asio::awaitable<LIBSSH2_SFTP_HANDLE*> open_handle(net::SshSession& session, std:
   auto* sftp = session.sftp();
   auto* raw = session.session();
   auto open = [&handle, sftp, raw, &path, flags, mode, type]() -> long {
-    handle = libssh2_sftp_open_ex(sftp, path.c_str(), static_cast<unsigned int>(path.size()), flags, mode, type);
-    return handle ? 0 : libssh2_session_last_errno(raw);
+    handle = net::ssh2().sftp_open_ex(sftp, path.c_str(), static_cast<unsigned int>(path.size()), flags, mode, type);
+    return handle ? 0 : net::ssh2().session_last_errno(raw);
   };
   rc = co_await session.run(open);
   co_return rc == 0 ? handle : nullptr;
@@ -140,7 +140,7 @@ asio::awaitable<long> close_handle(net::SshSession& session, LIBSSH2_SFTP_HANDLE
     session.drop_handle(handle);
     co_return 0;
   }
-  auto close = [handle] { return libssh2_sftp_close_handle(handle); };
+  auto close = [handle] { return net::ssh2().sftp_close_handle(handle); };
   co_return co_await session.run(close);
 }
 
@@ -151,7 +151,7 @@ asio::awaitable<Result<void>> write_all(net::SshSession& session, LIBSSH2_SFTP_H
   while (done < bytes.size()) {
     const char* at = data + done;
     std::size_t window = std::min(k_window, bytes.size() - done);
-    auto write = [handle, at, window] { return libssh2_sftp_write(handle, at, window); };
+    auto write = [handle, at, window] { return net::ssh2().sftp_write(handle, at, window); };
     long rc = co_await session.run(write);
     if (rc < 0) {
       // Packets may be in flight: the session cannot carry another call.
@@ -176,7 +176,7 @@ asio::awaitable<Result<void>> write_all(net::SshSession& session, LIBSSH2_SFTP_H
 asio::awaitable<Result<void>> sync_file(net::SshSession& session, LIBSSH2_SFTP_HANDLE* handle,
                                         SftpTarget::ServerFeatures& features, const std::string& shown) {
   if (!features.fsync) co_return Result<void>{};
-  auto fsync = [handle] { return libssh2_sftp_fsync(handle); };
+  auto fsync = [handle] { return net::ssh2().sftp_fsync(handle); };
   long rc = co_await session.run(fsync);
   if (rc == 0) co_return Result<void>{};
   if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL && session.sftp_status() == LIBSSH2_FX_OP_UNSUPPORTED) {

@@ -2,18 +2,36 @@
 
 #include <array>
 #include <cstdint>
-#include <stdexcept>
-
-#include <openssl/rand.h>
+#include <random>
 
 #include "util/hex.hpp"
 
 namespace offsite {
 
+namespace {
+
+// The operating system's generator, named: libstdc++'s default source is the CPU's RDSEED/RDRAND
+// where present, and some CPUs' RDRAND has been known to return the same value every time, which
+// would give two repositories one ID. getentropy() is the kernel's CSPRNG; rand_s on Windows is
+// RtlGenRandom.
+#ifdef _WIN32
+constexpr const char* k_random_source = "rand_s";
+#else
+constexpr const char* k_random_source = "getentropy";
+#endif
+
+} // namespace
+
+// From std::random_device rather than OpenSSL's RAND_bytes, which made every run load libcrypto
+// (net/crypto_library.hpp). Throws std::system_error if the generator fails.
 std::string generate_uuid() {
   std::array<unsigned char, 16> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
-    throw std::runtime_error("the system's random number generator failed");
+  std::random_device device(k_random_source);
+  for (std::size_t i = 0; i < bytes.size(); i += 4) {
+    auto word = static_cast<std::uint32_t>(device());
+    for (std::size_t k = 0; k < 4; ++k)
+      bytes[i + k] = static_cast<unsigned char>(word >> (8 * k));
+  }
   bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40); // version 4
   bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80); // RFC 4122 variant
   std::string text = to_hex({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
