@@ -18,7 +18,7 @@ build_pkgs=(
 )
 test_pkgs=(
   xxhash clang-14 libclang-rt-14-dev llvm-14 python3 rclone
-  openssh-server openssh-client vsftpd samba smbclient curl iproute2 util-linux openssl
+  openssh-server openssh-client vsftpd samba smbclient curl iproute2 util-linux mount e2fsprogs openssl
 )
 
 want=("${build_pkgs[@]}")
