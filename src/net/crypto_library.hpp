@@ -1,6 +1,6 @@
 #pragma once
-// libcrypto (OpenSSL 3), opened when offsite first signs an S3 request or checks a hashed
-// known_hosts entry rather than when it starts (util/shared_library.hpp says why: a cold load
+// libcrypto (OpenSSL 3), opened when an S3 target connects or an SFTP session opens rather than
+// when offsite starts (util/shared_library.hpp says why: a cold load
 // of libcrypto with libssh2 cost about 10 ms of every run, local targets included).
 //
 // Only the one-shot digests offsite needs; TLS is libcurl's business and SSH's ciphers libssh2's,
