@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <memory>
@@ -36,6 +37,7 @@
 #include <fmt/format.h>
 
 #include "manifest/remote_path.hpp"
+#include "sync/lanes.hpp"
 #include "sync/verify.hpp"
 #include "target/target.hpp"
 #include "util/fs.hpp"
@@ -231,6 +233,28 @@ asio::awaitable<Result<void>> restore_file(target::Target& target, asio::thread_
   co_return Result<void>{};
 }
 
+// The files of a restore, taken four at a time (lanes.hpp): on a remote, each file is round trips
+// that would otherwise follow one another; on a local disk, each file's fdatasync, which four
+// lanes share in one journal commit. Restoring files-20k from a local mirror took 12 s one file
+// at a time.
+struct RestoreWork {
+  std::vector<std::pair<const manifest::FileEntry*, std::optional<std::string>>> files; // and its staged copy
+  std::size_t next = 0;
+  std::optional<Error> abort; // a failure that stops the whole restore (transient, cancelled)
+};
+
+asio::awaitable<void> restore_lane(target::Target& target, asio::thread_pool& pool, Destination destination,
+                                   RestoreWork& work, RestoreReport& report) {
+  while (!work.abort) {
+    std::size_t index = work.next++;
+    if (index >= work.files.size()) break;
+    const auto& entry = *work.files[index].first;
+    const auto& staged = work.files[index].second;
+    auto restored = co_await restore_file(target, pool, destination, entry, staged, report);
+    if (!restored && !work.abort) work.abort = std::move(restored).error();
+  }
+}
+
 std::string folder_list(const CommittedState& committed) {
   std::string list;
   for (const auto& [path, manifest] : committed.folders)
@@ -288,16 +312,26 @@ asio::awaitable<Result<RestoreReport>> restore_committed(target::Target& target,
   Fd root(root_fd);
   Destination destination{root.get(), request.destination};
   auto pending = pending_by_path(committed);
+  RestoreWork work;
   for (const auto& [folder, manifest] : committed.folders) {
     if (request.folder && folder != *request.folder) continue;
     report.folders.push_back(folder);
     for (const auto& entry : manifest.files) {
       auto it = pending.find(entry.path);
       auto staged = it == pending.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
-      if (auto restored = co_await restore_file(target, pool, destination, entry, staged, report); !restored)
-        co_return Unexpected(std::move(restored).error());
+      work.files.emplace_back(&entry, std::move(staged));
     }
   }
+  auto first_own_warning = report.warnings.size();
+  auto lane = [&target, &pool, destination, &work, &report] {
+    return restore_lane(target, pool, destination, work, report);
+  };
+  co_await run_in_lanes(lane);
+  if (work.abort) co_return Unexpected(std::move(*work.abort));
+  // The lanes finish files in any order; the report lists them by path, the same on every run.
+  std::sort(report.failures.begin(), report.failures.end(),
+            [](const RestoreFailure& a, const RestoreFailure& b) { return a.path < b.path; });
+  std::sort(report.warnings.begin() + static_cast<std::ptrdiff_t>(first_own_warning), report.warnings.end());
   co_return report;
 }
 

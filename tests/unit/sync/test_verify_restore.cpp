@@ -234,6 +234,22 @@ BOOST_AUTO_TEST_CASE(restore_reports_a_corrupt_file_and_never_writes_it) {
   BOOST_TEST(restored.count("PC-1/Daily/full.img") == 0u);
 }
 
+// Files are restored four at a time and finish in any order; the report lists failures by path,
+// so the same damage reads the same on every run (the root folder's file comes first otherwise).
+BOOST_AUTO_TEST_CASE(restore_lists_its_failures_by_path) {
+  Synced synced;
+  for (const char* path : {"top.txt", "PC-2/Daily/d.img", "PC-1/Daily/full.img"})
+    synced.content(path)[0] ^= 0x20;
+  auto report = synced.restore(synced.out.path() / "restored");
+  BOOST_TEST_REQUIRE(report.has_value());
+  std::vector<std::string> failed;
+  for (const auto& failure : report->failures)
+    failed.push_back(failure.path);
+  std::vector<std::string> expected{"PC-1/Daily/full.img", "PC-2/Daily/d.img", "top.txt"};
+  BOOST_TEST(failed == expected, boost::test_tools::per_element());
+  BOOST_TEST(report->files_restored == k_files - 3);
+}
+
 BOOST_AUTO_TEST_CASE(a_pending_apply_is_a_warning_and_restores_from_staging) {
   Bench bench;
   build_repository(bench);
