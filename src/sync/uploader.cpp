@@ -12,6 +12,16 @@
 // file per attempt, and no upload of them. The same happens across runs, when recovery kept a
 // partial upload whose local file did not change.
 //
+// Kept bytes are checked where that is cheap. Across runs, the kept bytes are trusted only
+// because the journal's size and mtime match the local file; nothing says they reached the disk
+// intact. A USB disk unplugged or a power cut mid-upload can leave a file system without
+// ordered writes (FAT, exFAT) with a staged file whose size is right and whose last clusters hold
+// garbage, which the commit would then name with the local file's hash. Where reading back costs
+// no network (Capabilities::cheap_reads: the local target), the kept prefix is read and hashed
+// before the upload continues, and on any difference the file is uploaded again from its start.
+// Elsewhere it would cost a download as large as what is saved (SFTP), or the store checks each
+// part itself (S3's per-part hashes); `verify --deep` is the check there.
+//
 // Parts in flight. Where the target takes several parts of one upload at once (S3's multipart
 // upload says so through max_parallel_writes), a chunk is handed over as soon as it is read and
 // the next one is read into another buffer while earlier ones are still in flight. Reads and
@@ -60,10 +70,12 @@
 
 #include "repo/file_reader.hpp"
 #include "sync/remote_layout.hpp"
+#include "sync/verify.hpp"
 #include "target/async_semaphore.hpp"
 #include "target/retry_policy.hpp"
 #include "target/target.hpp"
 #include "util/hash128.hpp"
+#include "util/log.hpp"
 #include "util/offload.hpp"
 
 namespace offsite::sync {
@@ -451,6 +463,22 @@ asio::awaitable<Result<FileOutcome>> upload_file(target::Target& target, asio::t
     state.restart();
     if (auto prefix = co_await hash_prefix(pool, state, offset, front.bytes(), counters); !prefix)
       co_return unreadable(prefix.error());
+    if (offset > 0 && caps.cheap_reads) {
+      // See "Kept bytes are checked" above: a read error counts as a difference. Named arguments:
+      // no braced temporary inside a co_await (GCC 12).
+      ChunkSink no_sink;
+      auto kept = co_await hash_remote_file(target, destination.path, nullptr, std::move(no_sink), offset);
+      if (!kept || kept->size != offset || kept->hash != state.hasher.digest()) {
+        log::warning("upload.kept_bytes_differ",
+                     {{"path", destination.path},
+                      {"kept", std::to_string(offset)},
+                      {"why", kept ? "they differ from the local file's" : kept.error().message}});
+        counters.bytes_read -= offset;
+        offset = 0;
+        resume_token.clear();
+        state.restart();
+      }
+    }
     bool local_failure = false;
     auto sent = co_await send_from(target, pool, state, destination, offset, file.local.size, resume_token, front, back,
                                    settings, counters, local_failure);

@@ -133,7 +133,7 @@ asio::awaitable<Result<CommittedCopy>> locate_committed_copy(target::Target& tar
 }
 
 asio::awaitable<Result<RemoteHash>> hash_remote_file(target::Target& target, std::string remote_path,
-                                                     asio::thread_pool* pool, ChunkSink sink) {
+                                                     asio::thread_pool* pool, ChunkSink sink, std::uint64_t limit) {
   auto download = co_await target.open_download(remote_path, 0);
   if (!download) co_return Unexpected(std::move(download).error());
   // Not zero-filled: each read overwrites what it returns. Zeroing 1 MiB per file cost a restore
@@ -141,8 +141,9 @@ asio::awaitable<Result<RemoteHash>> hash_remote_file(target::Target& target, std
   auto buffer = std::make_unique_for_overwrite<std::byte[]>(k_download_chunk);
   Xxh3Hasher hasher;
   std::uint64_t size = 0;
-  for (;;) {
-    std::span<std::byte> into(buffer.get(), k_download_chunk);
+  while (size < limit) {
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(k_download_chunk, limit - size));
+    std::span<std::byte> into(buffer.get(), want);
     auto got = co_await (*download)->read(into);
     if (!got) co_return Unexpected(std::move(got).error());
     if (*got == 0) break;

@@ -86,9 +86,11 @@ struct RemoteHash {
 using ChunkSink = std::function<Result<void>(std::span<const std::byte>)>;
 
 // Downloads `remote_path` in chunks and hashes it. Nothing is kept, unless `sink` is given: then
-// each chunk also goes to it, on `pool`, and the first error it returns ends the download.
+// each chunk also goes to it, on `pool`, and the first error it returns ends the download. With
+// `limit`, only the first `limit` bytes (fewer if the file is shorter: see the size).
 asio::awaitable<Result<RemoteHash>> hash_remote_file(target::Target& target, std::string remote_path,
-                                                     asio::thread_pool* pool = nullptr, ChunkSink sink = {});
+                                                     asio::thread_pool* pool = nullptr, ChunkSink sink = {},
+                                                     std::uint64_t limit = UINT64_MAX);
 
 // Reads the remote ID and the committed state it owns, checking the ID against `local_id`
 // (nullopt: any ID is taken as it is). The errors of verify_remote().

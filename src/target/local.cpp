@@ -346,6 +346,7 @@ Capabilities LocalTarget::capabilities() const {
   caps.direct_upload_safe = false;
   caps.server_side_copy = true;
   caps.reports_free_space = true;
+  caps.cheap_reads = true;
   caps.max_connections = 4;
   caps.max_file_size = m_max_file_size;
   return caps;

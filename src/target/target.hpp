@@ -51,6 +51,8 @@ struct Capabilities {
   bool rediscovers_uploads = false; // uploaded_size(path, "") finds an unfinished upload an earlier
                                     // run left at `path` (S3 lists its multipart uploads), so a
                                     // journal entry needs no resume token to be continued
+  bool cheap_reads = false;         // reading back what was written moves no bytes over a network
+                                    // (local): worth it to check a resumed upload's kept bytes
   int max_connections = 4;          // operations worth running at once
   std::uint64_t max_file_size = 0;  // 0 = unlimited; FAT32: 4 GiB - 1
 };

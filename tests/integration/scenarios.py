@@ -205,6 +205,7 @@ def main():
     common.mirror_checks(checks, repository, mirror, "the other folder")
 
     torn_file_check(exe, checks, base, rng)
+    damaged_kept_upload_check(exe, checks, base, rng)
     checks.finish()
 
 
@@ -269,6 +270,53 @@ def torn_file_check(exe, checks, base, rng):
     checks.ok(result.rc == 0, "torn: the next sync exits 0", result.describe())
     common.mirror_checks(checks, repository, os.path.join(target, "Torn"), "torn: the next sync picks it up")
 
+
+def damaged_kept_upload_check(exe, checks, base, rng):
+    """A sync killed mid-upload leaves a staged partial file that the next sync resumes. If the
+    disk lost some of its bytes meanwhile (a USB disk unplugged mid-write), the local target's
+    resume reads the kept bytes back, sees the difference and uploads the file again: never a
+    commit of bytes the local file does not have."""
+    log("== a kept partial upload damaged before it is resumed (local target)")
+    repository = os.path.join(base, "kept-repository")
+    target = os.path.join(base, "kept-target")
+    os.makedirs(target)
+    config = common.write_config(os.path.join(base, "kept.toml"), state_dir=os.path.join(base, "kept-state"),
+                                 repositories=[{
+                                     "name": "kept", "path": repository, "folder": "Kept", "chunk_size": "64KiB",
+                                     "bandwidth_limit": "2MiB/s", "concurrency": 1,
+                                     "target": {"type": "local", "path": target}}])
+    offsite = common.Offsite(exe, config)
+    name = "PC-0001/Daily/full-01.img"
+    common.write_file(f"{repository}/{name}", 8 << 20, rng)
+    process = offsite.start("sync", "kept")
+    staged, deadline = None, time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        found = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(target, "Kept", ".offsite", "tx"))
+                 for f in fs if os.path.join(d, f).endswith(name)]
+        if found and os.path.getsize(found[0]) >= 1 << 20:
+            staged = found[0]
+            break
+        time.sleep(0.05)
+    if staged is None:
+        checks.ok(False, "kept: the first sync was still uploading 1 MiB in (killed then)", "")
+        common.finish(process)
+        return
+    os.killpg(process.pid, 9)
+    common.finish(process)
+    with open(staged, "r+b") as damaged:  # one byte of the kept prefix, as a lost write leaves it
+        damaged.seek(100_000)
+        byte = damaged.read(1)
+        damaged.seek(100_000)
+        damaged.write(bytes([byte[0] ^ 0x01]))
+    result = offsite.run("sync", "kept", "--json")
+    checks.ok(result.rc == 0, "kept: the sync after the kill exits 0", result.describe())
+    checks.ok("kept_bytes_differ" in result.stderr, "kept: it says the kept bytes differ (upload.kept_bytes_differ)",
+              result.describe())
+    uploaded = (result.json() or {}).get("bytes_uploaded")
+    checks.ok(uploaded == 8 << 20, f"kept: the file is uploaded again from its start ({uploaded} bytes)",
+              result.describe())
+    common.mirror_checks(checks, repository, os.path.join(target, "Kept"), "kept: after the resume")
+    common.verify_deep(checks, offsite, "kept", " (after the damaged resume)")
 
 if __name__ == "__main__":
     main()
