@@ -3,8 +3,6 @@
 
 #include "net/crypto_library.hpp"
 
-#include <stdexcept>
-
 #include "util/shared_library.hpp"
 
 namespace offsite::net {
@@ -26,16 +24,8 @@ Result<CryptoLibrary> load() {
 
 } // namespace
 
-Result<const CryptoLibrary*> crypto_library() {
-  static const Result<CryptoLibrary> loaded = load();
-  if (!loaded) return Unexpected(loaded.error());
-  return &*loaded;
-}
+Result<const CryptoLibrary*> crypto_library() { return load_once<CryptoLibrary, load>(); }
 
-const CryptoLibrary& crypto() {
-  auto library = crypto_library();
-  if (!library) throw std::runtime_error(library.error().message);
-  return **library;
-}
+const CryptoLibrary& crypto() { return loaded_or_throw(crypto_library()); }
 
 } // namespace offsite::net

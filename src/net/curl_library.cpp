@@ -41,10 +41,6 @@ Result<CurlLibrary> load() {
 
 } // namespace
 
-Result<const CurlLibrary*> curl_library() {
-  static const Result<CurlLibrary> loaded = load();
-  if (!loaded) return Unexpected(loaded.error());
-  return &*loaded;
-}
+Result<const CurlLibrary*> curl_library() { return load_once<CurlLibrary, load>(); }
 
 } // namespace offsite::net

@@ -3,8 +3,6 @@
 
 #include "net/ssh_library.hpp"
 
-#include <stdexcept>
-
 #include <fmt/format.h>
 
 #include "util/shared_library.hpp"
@@ -62,16 +60,8 @@ Result<SshLibrary> load() {
 
 } // namespace
 
-Result<const SshLibrary*> ssh_library() {
-  static const Result<SshLibrary> loaded = load();
-  if (!loaded) return Unexpected(loaded.error());
-  return &*loaded;
-}
+Result<const SshLibrary*> ssh_library() { return load_once<SshLibrary, load>(); }
 
-const SshLibrary& ssh2() {
-  auto library = ssh_library();
-  if (!library) throw std::runtime_error(library.error().message);
-  return **library;
-}
+const SshLibrary& ssh2() { return loaded_or_throw(ssh_library()); }
 
 } // namespace offsite::net

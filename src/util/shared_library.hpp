@@ -16,6 +16,7 @@
 // The POSIX implementation is shared_library_posix.cpp (dlopen); a Windows build adds one with
 // LoadLibrary.
 
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -45,5 +46,20 @@ private:
   std::string m_soname;
   std::string m_missing; // "name, name"
 };
+
+// The table `Load` fills, loaded once for the life of the process (under the initialisation
+// guard of a function-local static, so thread-safe), or why it could not be.
+template <class Table, Result<Table> (*Load)()> Result<const Table*> load_once() {
+  static const Result<Table> loaded = Load();
+  if (!loaded) return Unexpected(loaded.error());
+  return &*loaded;
+}
+
+// For code that runs only after a load succeeded (a target checked it when it connected): the
+// table; a failed load there is a programming error, so it throws.
+template <class Table> const Table& loaded_or_throw(Result<const Table*> library) {
+  if (!library) throw std::runtime_error(library.error().message);
+  return **library;
+}
 
 } // namespace offsite
