@@ -27,9 +27,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
-import crash_matrix  # noqa: E402  (the independent reader of the committed state)
 from common import log  # noqa: E402
-from remote_faults import intact  # noqa: E402
+from remote_faults import committed, intact  # noqa: E402
 
 BACKING_MIB = 24  # the "disk": what the tmpfs under the loop device can hold
 FILESYSTEM_MIB = 128  # what ext4 on it believes it has
@@ -98,10 +97,7 @@ def main():
     result = offsite.run("sync", "disk")
     checks.ok(result.rc == 0, "a first sync that fits the disk exits 0", result.describe())
     common.mirror_checks(checks, repository, mirror, "first sync")
-    with open(os.path.join(repository, ".offsite", "repository-id")) as source:
-        repository_id = source.read().strip()
-    committed_snapshot = common.snapshot(mirror)
-    generation, _state, _problems = crash_matrix.committed_state(mirror, repository_id)
+    repository_id, committed_snapshot, generation = committed(mirror, repository)
 
     log("== writes accepted by the file system, lost by the disk under it")
     room_mib = BACKING_MIB - shutil.disk_usage(backing).used / (1 << 20)

@@ -25,6 +25,15 @@ def mount(*args):
     return subprocess.run(["mount", *args], capture_output=True, text=True)
 
 
+def committed(mirror, repository):
+    """What intact() compares with later: (repository ID, the mirror's files, the committed
+    generation), taken right after a sync that succeeded."""
+    with open(os.path.join(repository, ".offsite", "repository-id")) as source:
+        repository_id = source.read().strip()
+    generation, _state, _problems = crash_matrix.committed_state(mirror, repository_id)
+    return repository_id, common.snapshot(mirror), generation
+
+
 def intact(checks, label, mirror, repository_id, committed_snapshot, generation):
     now = common.snapshot(mirror)
     kept = {p: v for p, v in now.items() if p in committed_snapshot}
@@ -75,10 +84,7 @@ def main():
     result = offsite.run("sync", "disk")
     checks.ok(result.rc == 0, "a small first sync to the 2 MiB tmpfs exits 0", result.describe())
     common.mirror_checks(checks, repository, mirror, "small first sync")
-    with open(os.path.join(repository, ".offsite", "repository-id")) as source:
-        repository_id = source.read().strip()
-    committed_snapshot = common.snapshot(mirror)
-    generation, _state, _problems = crash_matrix.committed_state(mirror, repository_id)
+    repository_id, committed_snapshot, generation = committed(mirror, repository)
 
     log("== remote full")
     common.write_file(f"{repository}/PC-1/Daily/full.img", 3_000_000, rng)
@@ -94,8 +100,7 @@ def main():
     checks.ok(result.rc == 0, "with the big file gone, the next sync exits 0", result.describe())
     common.mirror_checks(checks, repository, mirror, "after the full remote")
     common.verify_deep(checks, offsite, "disk", " (after the full remote)")
-    committed_snapshot = common.snapshot(mirror)
-    generation, _state, _problems = crash_matrix.committed_state(mirror, repository_id)
+    repository_id, committed_snapshot, generation = committed(mirror, repository)
 
     log("== read-only remote")
     common.write_file(f"{repository}/PC-1/Daily/incr-9.img", 50_000, rng)
