@@ -8,7 +8,7 @@
 namespace offsite::net {
 namespace {
 
-Result<CryptoLibrary> load() {
+Result<CryptoLibrary> load_crypto() {
   auto library = SharedLibrary::open("libcrypto.so.3", "S3 and SFTP targets", "libssl3");
   if (!library) return Unexpected(library.error());
   CryptoLibrary lib{};
@@ -24,7 +24,7 @@ Result<CryptoLibrary> load() {
 
 } // namespace
 
-Result<const CryptoLibrary*> crypto_library() { return load_once<CryptoLibrary, load>(); }
+Result<const CryptoLibrary*> crypto_library() { return load_once<CryptoLibrary, load_crypto>(); }
 
 const CryptoLibrary& crypto() { return loaded_or_throw(crypto_library()); }
 

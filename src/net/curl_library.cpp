@@ -10,7 +10,7 @@
 namespace offsite::net {
 namespace {
 
-Result<CurlLibrary> load() {
+Result<CurlLibrary> load_curl() {
   auto library = SharedLibrary::open("libcurl.so.4", "HTTP and S3 targets", "libcurl4");
   if (!library) return Unexpected(library.error());
   CurlLibrary lib{};
@@ -41,6 +41,6 @@ Result<CurlLibrary> load() {
 
 } // namespace
 
-Result<const CurlLibrary*> curl_library() { return load_once<CurlLibrary, load>(); }
+Result<const CurlLibrary*> curl_library() { return load_once<CurlLibrary, load_curl>(); }
 
 } // namespace offsite::net

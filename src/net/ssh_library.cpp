@@ -10,7 +10,7 @@
 namespace offsite::net {
 namespace {
 
-Result<SshLibrary> load() {
+Result<SshLibrary> load_ssh() {
   auto library = SharedLibrary::open("libssh2.so.1", "SFTP targets", "libssh2-1");
   if (!library) return Unexpected(library.error());
   SshLibrary lib{};
@@ -60,7 +60,7 @@ Result<SshLibrary> load() {
 
 } // namespace
 
-Result<const SshLibrary*> ssh_library() { return load_once<SshLibrary, load>(); }
+Result<const SshLibrary*> ssh_library() { return load_once<SshLibrary, load_ssh>(); }
 
 const SshLibrary& ssh2() { return loaded_or_throw(ssh_library()); }
 

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "repo/timespec.hpp"
+
 namespace offsite::repo {
 namespace {
 
@@ -43,10 +45,6 @@ EntryType type_of_dirent(unsigned char d_type) {
   case DT_BLK: return EntryType::block_device;
   default: return EntryType::unknown;
   }
-}
-
-std::int64_t nanoseconds(const struct timespec& time) {
-  return static_cast<std::int64_t>(time.tv_sec) * 1'000'000'000 + time.tv_nsec;
 }
 
 Result<Directory> wrap(int fd, auto make) {

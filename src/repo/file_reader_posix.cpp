@@ -9,12 +9,10 @@
 
 #include <fmt/format.h>
 
+#include "repo/timespec.hpp"
+
 namespace offsite::repo {
 namespace {
-
-std::int64_t nanoseconds(const struct timespec& time) {
-  return static_cast<std::int64_t>(time.tv_sec) * 1'000'000'000 + time.tv_nsec;
-}
 
 FileStat to_file_stat(const struct stat& st) {
   return FileStat{st.st_size < 0 ? 0u : static_cast<std::uint64_t>(st.st_size), nanoseconds(st.st_mtim),

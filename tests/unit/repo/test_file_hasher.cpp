@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sys/stat.h>
 
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace offsite;
@@ -25,8 +26,6 @@ std::string pseudo_random_bytes(std::size_t size, std::uint64_t seed) {
   }
   return bytes;
 }
-
-void write(const stdfs::path& file, std::string_view content) { std::ofstream(file, std::ios::binary) << content; }
 
 // What `xxhsum -H2` (Debian's xxhash package) says of `file`: the reference implementation.
 std::string xxhsum_h2(const stdfs::path& file) {
@@ -49,7 +48,7 @@ BOOST_AUTO_TEST_CASE(hashes_match_xxhsum_h2) {
                            std::size_t{(1u << 20) + 17}}) {
     auto file = dir.path() / ("sample-" + std::to_string(size));
     auto content = pseudo_random_bytes(size, size);
-    write(file, content);
+    test::write_file(file, content);
     auto hash = hash_file(file, size);
     BOOST_REQUIRE_MESSAGE(hash, (hash ? "" : hash.error().message));
     BOOST_TEST(hash->to_hex() == xxhsum_h2(file), "size " << size);
@@ -62,7 +61,7 @@ BOOST_AUTO_TEST_CASE(hashes_match_xxhsum_h2) {
 BOOST_AUTO_TEST_CASE(a_size_other_than_expected_is_a_change) {
   test::TempDir dir;
   auto file = dir.path() / "grown.img";
-  write(file, pseudo_random_bytes(1000, 1));
+  test::write_file(file, pseudo_random_bytes(1000, 1));
   for (std::uint64_t expected : {999u, 1001u, 0u}) {
     auto hash = hash_file(file, expected);
     BOOST_REQUIRE(!hash);
@@ -74,7 +73,7 @@ BOOST_AUTO_TEST_CASE(a_size_other_than_expected_is_a_change) {
 
 BOOST_AUTO_TEST_CASE(symlinks_fifos_and_missing_files_are_refused) {
   test::TempDir dir;
-  write(dir.path() / "real", "x");
+  test::write_file(dir.path() / "real", "x");
   stdfs::create_symlink("real", dir.path() / "link");
   auto link = hash_file(dir.path() / "link", 1);
   BOOST_REQUIRE(!link);
@@ -91,7 +90,7 @@ BOOST_AUTO_TEST_CASE(symlinks_fifos_and_missing_files_are_refused) {
 
 BOOST_AUTO_TEST_CASE(stop_request_cancels) {
   test::TempDir dir;
-  write(dir.path() / "f", pseudo_random_bytes(3 * k_read_block_size, 2));
+  test::write_file(dir.path() / "f", pseudo_random_bytes(3 * k_read_block_size, 2));
   std::stop_source stop;
   stop.request_stop();
   auto hash = hash_file(dir.path() / "f", 3 * k_read_block_size, stop.get_token());
@@ -102,7 +101,7 @@ BOOST_AUTO_TEST_CASE(stop_request_cancels) {
 BOOST_AUTO_TEST_CASE(reader_reads_at_offsets_and_feeds_a_hasher) {
   test::TempDir dir;
   auto content = pseudo_random_bytes(10'000, 3);
-  write(dir.path() / "f", content);
+  test::write_file(dir.path() / "f", content);
   auto reader = FileReader::open(dir.path() / "f");
   BOOST_REQUIRE(reader);
   BOOST_TEST(reader->stat_at_open().size == 10'000u);
@@ -127,9 +126,9 @@ BOOST_AUTO_TEST_CASE(open_beneath_follows_no_symlink_below_the_root) {
   test::TempDir dir;
   auto root = dir.path() / "repo";
   stdfs::create_directories(root / "PC-0001/Daily");
-  write(root / "PC-0001/Daily/a.img", "a");
+  test::write_file(root / "PC-0001/Daily/a.img", "a");
   stdfs::create_directories(dir.path() / "outside");
-  write(dir.path() / "outside/a.img", "secret");
+  test::write_file(dir.path() / "outside/a.img", "secret");
   BOOST_TEST(FileReader::open_beneath(root, "PC-0001/Daily/a.img").has_value());
   stdfs::create_directory_symlink(dir.path() / "outside", root / "PC-0001/Linked");
   auto through_link = FileReader::open_beneath(root, "PC-0001/Linked/a.img");

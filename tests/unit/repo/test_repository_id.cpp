@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sys/stat.h>
 
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 #include "util/fs.hpp"
 #include "util/uuid.hpp"
@@ -19,11 +20,6 @@ unsigned mode_of(const stdfs::path& path) {
   struct stat st {};
   BOOST_REQUIRE(::stat(path.c_str(), &st) == 0);
   return st.st_mode & 0777;
-}
-
-void write(const stdfs::path& file, std::string_view content) {
-  stdfs::create_directories(file.parent_path());
-  std::ofstream(file, std::ios::binary) << content;
 }
 
 } // namespace
@@ -54,7 +50,7 @@ BOOST_AUTO_TEST_CASE(created_once_then_stable) {
 
 BOOST_AUTO_TEST_CASE(accepts_a_hand_written_id_with_crlf_and_upper_case) {
   test::TempDir dir;
-  write(dir.path() / ".offsite/repository-id", "0F8FAD5B-D9CB-469F-A165-70867728950E\r\n");
+  test::write_file(dir.path() / ".offsite/repository-id", "0F8FAD5B-D9CB-469F-A165-70867728950E\r\n");
   auto id = load_or_create_repository_id(dir.path());
   BOOST_REQUIRE(id);
   BOOST_TEST(*id == "0f8fad5b-d9cb-469f-a165-70867728950e");
@@ -66,7 +62,7 @@ BOOST_AUTO_TEST_CASE(a_file_without_a_uuid_is_an_error_naming_it_and_is_kept) {
         std::string(100'000, 'x')}) {
     test::TempDir dir;
     auto file = dir.path() / ".offsite/repository-id";
-    write(file, garbage);
+    test::write_file(file, garbage);
     auto id = load_or_create_repository_id(dir.path());
     BOOST_REQUIRE(!id);
     BOOST_TEST(id.error().message.find(file.string()) != std::string::npos, id.error().message);

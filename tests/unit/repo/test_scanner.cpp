@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace offsite;
@@ -16,18 +17,13 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-void write(const stdfs::path& file, std::string_view content) {
-  stdfs::create_directories(file.parent_path());
-  std::ofstream(file, std::ios::binary) << content;
-}
-
 // The repository of BRIEF §1 in miniature, with a root file, a shallow file and an empty folder.
 void make_tree(const stdfs::path& root) {
-  write(root / "readme.txt", "root");
-  write(root / "PC-0001/notes.txt", "notes");
-  write(root / "PC-0001/Daily-System/full.img", "full image");
-  write(root / "PC-0001/Daily-System/2024/inc.img", "inc");
-  write(root / "PC-0002/Weekly/Deep/er/x.img", "x");
+  test::write_file(root / "readme.txt", "root");
+  test::write_file(root / "PC-0001/notes.txt", "notes");
+  test::write_file(root / "PC-0001/Daily-System/full.img", "full image");
+  test::write_file(root / "PC-0001/Daily-System/2024/inc.img", "inc");
+  test::write_file(root / "PC-0002/Weekly/Deep/er/x.img", "x");
   stdfs::create_directories(root / "PC-0003/Empty/Also-Empty");
 }
 
@@ -113,9 +109,9 @@ BOOST_AUTO_TEST_CASE(folder_depths_0_1_3) {
 
 BOOST_AUTO_TEST_CASE(offsite_directory_at_the_root_is_skipped) {
   test::TempDir dir;
-  write(dir.path() / ".offsite/repository-id", "id");
-  write(dir.path() / ".offsite/gate.lock", "");
-  write(dir.path() / "PC-0001/.offsite/kept", "a nested one is ordinary data");
+  test::write_file(dir.path() / ".offsite/repository-id", "id");
+  test::write_file(dir.path() / ".offsite/gate.lock", "");
+  test::write_file(dir.path() / "PC-0001/.offsite/kept", "a nested one is ordinary data");
   auto view = scan(dir.path());
   BOOST_TEST(all_files(view) == Paths{"PC-0001/.offsite/kept"}, boost::test_tools::per_element());
   BOOST_TEST(view.skipped.empty());
@@ -124,11 +120,11 @@ BOOST_AUTO_TEST_CASE(offsite_directory_at_the_root_is_skipped) {
 BOOST_AUTO_TEST_CASE(excluded_files_and_directories_are_left_out_and_not_walked) {
   test::TempDir dir;
   make_tree(dir.path());
-  write(dir.path() / "PC-0001/Daily-System/partial.tmp", "t");
-  write(dir.path() / "top.tmp", "t");
-  write(dir.path() / "PC-0001/Old/old.img", "old");
-  write(dir.path() / "PC-0002/Weekly/x.log", "log");
-  write(dir.path() / "PC-0002/x.log", "log");
+  test::write_file(dir.path() / "PC-0001/Daily-System/partial.tmp", "t");
+  test::write_file(dir.path() / "top.tmp", "t");
+  test::write_file(dir.path() / "PC-0001/Old/old.img", "old");
+  test::write_file(dir.path() / "PC-0002/Weekly/x.log", "log");
+  test::write_file(dir.path() / "PC-0002/x.log", "log");
   // Were PC-0001/Old walked, this fifo would be reported.
   BOOST_REQUIRE(::mkfifo((dir.path() / "PC-0001/Old/pipe").c_str(), 0600) == 0);
   auto view = scan(dir.path(), {2, {"*.tmp", "PC-0001/Old", "/PC-0002/*.log"}});
@@ -142,8 +138,8 @@ BOOST_AUTO_TEST_CASE(excluded_files_and_directories_are_left_out_and_not_walked)
 BOOST_AUTO_TEST_CASE(symlinks_are_reported_and_never_followed) {
   test::TempDir dir;
   auto root = dir.path() / "repo";
-  write(root / "PC-0001/Daily/real.img", "real");
-  write(dir.path() / "outside/secret.img", "secret");
+  test::write_file(root / "PC-0001/Daily/real.img", "real");
+  test::write_file(dir.path() / "outside/secret.img", "secret");
   stdfs::create_symlink("real.img", root / "PC-0001/Daily/to-file.img");
   stdfs::create_directory_symlink("../PC-0001", root / "PC-0001/to-dir");
   stdfs::create_directory_symlink(dir.path() / "outside", root / "PC-0001/Daily/to-outside");
@@ -163,7 +159,7 @@ BOOST_AUTO_TEST_CASE(symlinks_are_reported_and_never_followed) {
 
 BOOST_AUTO_TEST_CASE(special_files_are_reported) {
   test::TempDir dir;
-  write(dir.path() / "PC-0001/Daily/a.img", "a");
+  test::write_file(dir.path() / "PC-0001/Daily/a.img", "a");
   BOOST_REQUIRE(::mkfifo((dir.path() / "PC-0001/Daily/pipe").c_str(), 0600) == 0);
   auto view = scan(dir.path());
   BOOST_TEST(all_files(view) == Paths{"PC-0001/Daily/a.img"}, boost::test_tools::per_element());
@@ -186,7 +182,7 @@ BOOST_AUTO_TEST_CASE(odd_names_are_kept_byte_for_byte) {
                     "back\\slash.img",
                     "-dash.img"};
   for (const auto& name : names)
-    write(dir.path() / "PC-0001" / "Daily" / name, name);
+    test::write_file(dir.path() / "PC-0001" / "Daily" / name, name);
   auto view = scan(dir.path());
   BOOST_REQUIRE(view.folders.size() == 1u);
   Paths expected;
@@ -202,7 +198,7 @@ BOOST_AUTO_TEST_CASE(output_is_sorted_in_byte_order) {
   test::TempDir dir;
   // A depth-first walk would give "a/b" before "a.txt"; byte order puts '.' (0x2e) before '/'.
   for (auto name : {"a/b", "a.txt", "a-b", "B", "\xc3\xa9", "a/c/d", "Z/z", "a0"})
-    write(dir.path() / name, "x");
+    test::write_file(dir.path() / name, "x");
   auto view = scan(dir.path(), {0, {}});
   auto files = all_files(view);
   auto sorted = files;
@@ -223,7 +219,7 @@ BOOST_AUTO_TEST_CASE(missing_or_non_directory_root_is_an_error_naming_it) {
   BOOST_REQUIRE(!missing);
   BOOST_TEST(missing.error().kind == ErrorKind::not_found);
   BOOST_TEST(missing.error().message.find((dir.path() / "nope").string()) != std::string::npos);
-  write(dir.path() / "file", "x");
+  test::write_file(dir.path() / "file", "x");
   auto not_dir = scan_repository(dir.path() / "file", {});
   BOOST_REQUIRE(!not_dir);
   BOOST_TEST(not_dir.error().message.find((dir.path() / "file").string()) != std::string::npos);
@@ -233,8 +229,8 @@ BOOST_AUTO_TEST_CASE(missing_or_non_directory_root_is_an_error_naming_it) {
 // capabilities that bypass permissions) and switches back afterwards.
 BOOST_AUTO_TEST_CASE(unreadable_directory_is_reported_as_an_error) {
   test::TempDir dir;
-  write(dir.path() / "PC-0001/Daily/a.img", "a");
-  write(dir.path() / "locked/Daily/b.img", "b");
+  test::write_file(dir.path() / "PC-0001/Daily/a.img", "a");
+  test::write_file(dir.path() / "locked/Daily/b.img", "b");
   for (auto path : {dir.path(), dir.path() / "PC-0001", dir.path() / "PC-0001/Daily"})
     stdfs::permissions(path, stdfs::perms(0755));
   stdfs::permissions(dir.path() / "locked", stdfs::perms::none);

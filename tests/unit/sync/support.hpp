@@ -47,6 +47,9 @@ inline constexpr std::int64_t k_minute_ns = 60'000'000'000;
 // Crash loops make hundreds of failing runs; their warnings would bury a real failure's output.
 inline void quiet_logs() { log::set_level(log::Level::error); }
 
+// The error a sync ended with, or "" (so a failed check prints it).
+inline std::string error_message(const sync::SyncResult& result) { return result.error ? result.error->message : ""; }
+
 // `size` bytes that depend on `seed`: different seeds give different bytes of the same size.
 inline std::string bytes_of(std::uint64_t seed, std::size_t size) {
   std::string out(size, '\0');

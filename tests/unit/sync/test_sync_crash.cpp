@@ -22,8 +22,6 @@ struct Scenario {
   bool object_store = false; // S3-like: direct uploads of new names, uploads hidden until finished
 };
 
-std::string error_message(const sync::SyncResult& result) { return result.error ? result.error->message : ""; }
-
 // The repository, the store and (for next_day) the committed first day, ready for the run under test.
 std::unique_ptr<Bench> prepare(const Scenario& scenario) {
   auto bench = std::make_unique<Bench>();

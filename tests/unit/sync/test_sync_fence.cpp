@@ -12,8 +12,6 @@ namespace {
 
 constexpr const char* k_other_txid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 
-std::string error_message(const sync::SyncResult& result) { return result.error ? result.error->message : ""; }
-
 // Another machine with a copy of this repository commits `generation` on top of record `parent`
 // (same folders: a valid record of this repository that our sync did not write).
 void write_foreign_commit(MemoryStore& store, std::uint64_t parent, std::uint64_t generation) {

@@ -15,8 +15,6 @@ constexpr std::size_t k_big = 1024 * 1024;
 constexpr std::size_t k_chunk = 64 * 1024;
 constexpr const char* k_big_path = "PC-1/Daily/big.img";
 
-std::string error_message(const sync::SyncResult& result) { return result.error ? result.error->message : ""; }
-
 // A first sync of one 1 MiB file killed after 8 of its 16 chunks reached the staging area.
 void killed_half_way(Bench& bench) {
   bench.repository.concurrency = 1;

@@ -20,8 +20,6 @@ using sync::Outcome;
 
 namespace {
 
-std::string error_message(const sync::SyncResult& result) { return result.error ? result.error->message : ""; }
-
 std::vector<std::string> sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   return v;
