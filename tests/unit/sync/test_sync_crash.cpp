@@ -206,11 +206,6 @@ BOOST_AUTO_TEST_CASE(crash_at_every_step_on_an_object_store_recovers) {
   BOOST_TEST(crash_at_every_mutation(k_next_day_s3) > 10u);
 }
 
-BOOST_AUTO_TEST_CASE(crash_during_recovery_recovers) {
-  BOOST_TEST(crash_twice(k_first_sync, 4) > 100u);
-  BOOST_TEST(crash_twice(k_next_day, 4) > 50u);
-}
-
 BOOST_AUTO_TEST_CASE(failure_of_every_call_of_a_first_sync_recovers) {
   BOOST_TEST(fail_at_every_call(k_first_sync) > 50u);
 }
@@ -269,5 +264,15 @@ BOOST_AUTO_TEST_CASE(crash_before_record_rolls_back) {
   BOOST_TEST(bench.mirror_difference() == "");
   BOOST_TEST(bench.transaction_leftovers().empty());
 }
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// The double crashes: the longest cases (minutes under the sanitizers), a meson test each so they
+// run side by side.
+BOOST_AUTO_TEST_SUITE(sync_crash_during_recovery)
+
+BOOST_AUTO_TEST_CASE(of_a_first_sync_recovers) { BOOST_TEST(crash_twice(k_first_sync, 4) > 100u); }
+
+BOOST_AUTO_TEST_CASE(of_a_next_day_sync_recovers) { BOOST_TEST(crash_twice(k_next_day, 4) > 50u); }
 
 BOOST_AUTO_TEST_SUITE_END()
