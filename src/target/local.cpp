@@ -333,6 +333,7 @@ LocalTarget::~LocalTarget() {
 
 std::size_t LocalTarget::owed_directory_syncs() const { return m_owed->owed_directories(); }
 std::size_t LocalTarget::owed_file_syncs() const { return m_owed->owed_files(); }
+std::size_t LocalTarget::directory_syncs_made() const { return m_owed->directories_synced(); }
 
 std::filesystem::path LocalTarget::absolute(std::string_view path) const {
   return path.empty() ? m_root : m_root / path;
@@ -569,14 +570,14 @@ asio::awaitable<Result<void>> LocalTarget::remove_directory(std::string path) {
   // removal of its apply is made durable before it goes.
   auto work = [absolute = absolute(path), owed = m_owed]() -> Result<void> {
     owed->forget(absolute);
-    if (auto flushed = owed->flush(); !flushed) return flushed;
+    if (auto flushed = owed->flush_before_removal(); !flushed) return flushed;
     int rc = platform::remove_directory(absolute);
     if (rc == EEXIST) rc = ENOTEMPTY;
     if (rc != 0) {
       if (rc != ENOENT) owed->defer(absolute); // still there: what it owed is owed again
       return fail(rc, absolute, "cannot remove directory");
     }
-    owed->defer_parent(absolute);
+    owed->defer_removed_directory(absolute);
     return {};
   };
   auto pending = offload(m_pool, std::move(work));

@@ -47,6 +47,8 @@ public:
   std::size_t owed_directory_syncs() const;
   // Finished uploads whose fsync is deferred likewise (for tests).
   std::size_t owed_file_syncs() const;
+  // Directory fsyncs made for what was owed, so far (for tests).
+  std::size_t directory_syncs_made() const;
 
 private:
   // write_new_file (a commit point) or write_new_file_deferred.

@@ -116,6 +116,39 @@ BOOST_FIXTURE_TEST_CASE(directory_syncs_are_batched_until_a_commit_point_or_remo
   target.reset(); // pays what is owed
 }
 
+BOOST_FIXTURE_TEST_CASE(removing_a_tree_pays_what_is_owed_once, LocalFixture) {
+  // A directory removal first pays everything owed (it may end a roll-forward), but the removals
+  // of a tree's directories do not pay for each other: their parents are owed until the next
+  // flush (local_owed_syncs.hpp). Before, every removal synced the parent of the one before.
+  auto target = make();
+  auto steps = [&]() -> asio::awaitable<std::vector<std::size_t>> {
+    std::vector<std::size_t> syncs;
+    BOOST_TEST_REQUIRE((co_await target->connect()).has_value());
+    BOOST_TEST_REQUIRE((co_await target->make_directory("")).has_value());
+    BOOST_TEST_REQUIRE((co_await upload(*target, "tx/1/files/a/b/c/one.img", "one")).has_value());
+    BOOST_TEST_REQUIRE((co_await upload(*target, "tx/1/files/x/y/two.img", "two")).has_value());
+    BOOST_TEST_REQUIRE((co_await target->write_new_file("commits/1.json", "{}")).has_value());
+    BOOST_TEST_REQUIRE((co_await target->rename_to_new("tx/1/files/a/b/c/one.img", "a/one.img")).has_value());
+    BOOST_TEST_REQUIRE((co_await target->rename_to_new("tx/1/files/x/y/two.img", "x/two.img")).has_value());
+    syncs.push_back(target->directory_syncs_made()); // 0: before the removals
+    BOOST_TEST_REQUIRE((co_await target->remove_directory("tx/1/files/a/b/c")).has_value());
+    syncs.push_back(target->directory_syncs_made()); // 1: the moves paid for
+    // Interleaved, as the clean-up's lanes remove sibling trees.
+    for (const char* dir : {"tx/1/files/x/y", "tx/1/files/a/b", "tx/1/files/x", "tx/1/files/a", "tx/1/files", "tx/1"})
+      BOOST_TEST_REQUIRE((co_await target->remove_directory(dir)).has_value());
+    syncs.push_back(target->directory_syncs_made()); // 2: nothing more
+    syncs.push_back(target->owed_directory_syncs()); // 3: tx/, the parent of the last removed
+    co_return syncs;
+  };
+  auto syncs = run(steps);
+  BOOST_TEST(syncs[1] > syncs[0]);
+  BOOST_TEST(syncs[2] == syncs[1]);
+  BOOST_TEST(syncs[3] == 1u);
+  BOOST_TEST(!std::filesystem::exists(target_path / "SiteManager1/tx/1"));
+  BOOST_TEST(std::filesystem::exists(target_path / "SiteManager1/a/one.img"));
+  target.reset(); // pays what is owed, the removals' parents too
+}
+
 BOOST_FIXTURE_TEST_CASE(file_syncs_wait_for_a_commit_point_or_the_limit, LocalFixture) {
   // A finished upload owes its fsync until the next commit point (local_owed_syncs.hpp), so its
   // slot can read the next file; the upload that reaches the limit pays for every owed file.
