@@ -48,9 +48,12 @@ start_table() {
 }
 # row MEASUREMENT REFERENCE OFFSITE REF UNIT GOAL_RATIO ("" = for information)
 # shellcheck disable=SC2034 # failed: read by the scripts that source this file
+# row LABEL REFERENCE OURS THEIRS UNIT GOAL [RATIO]: RATIO, if given, instead of OURS / THEIRS
+# (a median of paired ratios).
 row() {
   local ratio result
   ratio=$(awk -v a="$3" -v b="$4" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+  [[ -n ${7:-} ]] && ratio=$(awk -v r="$7" 'BEGIN { printf "%.2f", r }')
   if [[ -z $6 ]]; then
     result=info
   elif awk -v r="$ratio" -v g="$6" 'BEGIN { exit !(r <= g) }'; then result=met; else
