@@ -337,7 +337,9 @@ asio::awaitable<Result<void>> apply_commit(target::Target& target, const std::ve
   work.next = 0;
   co_await run_in_lanes(lane); // moves into place
   if (work.failure) co_return Unexpected(std::move(*work.failure));
-  co_return Result<void>{};
+  // Removing the transaction directory ends this roll-forward: before anything may, every move
+  // and removal above must survive a power cut (on the local target, one batch of fsyncs).
+  co_return co_await target.make_durable();
 }
 
 } // namespace offsite::sync

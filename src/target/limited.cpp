@@ -202,6 +202,9 @@ asio::awaitable<Result<void>> LimitedTarget::remove_directory(std::string path) 
   co_return co_await std::move(pending);
 }
 
+// Needs no connection of its own (local fsyncs; a no-op on the network targets): no slot.
+asio::awaitable<Result<void>> LimitedTarget::make_durable() { co_return co_await m_inner->make_durable(); }
+
 asio::awaitable<Result<void>> LimitedTarget::copy(std::string from, std::string to) {
   auto operation = [this, from, to] { return m_inner->copy(from, to); };
   auto pending = with_slot(m_slots, std::move(operation));

@@ -566,20 +566,22 @@ asio::awaitable<Result<void>> LocalTarget::remove(std::string path) {
 
 asio::awaitable<Result<void>> LocalTarget::remove_directory(std::string path) {
   if (auto valid = check_path(path); !valid) co_return valid;
-  // The end of a transaction directory ends its roll-forward (recovery.cpp): every move and
-  // removal of its apply is made durable before it goes.
+  // Durable with the next flush, like a file's removal: what ends a roll-forward waits for the
+  // apply's make_durable(), not for this.
   auto work = [absolute = absolute(path), owed = m_owed]() -> Result<void> {
-    owed->forget(absolute);
-    if (auto flushed = owed->flush_before_removal(); !flushed) return flushed;
     int rc = platform::remove_directory(absolute);
     if (rc == EEXIST) rc = ENOTEMPTY;
-    if (rc != 0) {
-      if (rc != ENOENT) owed->defer(absolute); // still there: what it owed is owed again
-      return fail(rc, absolute, "cannot remove directory");
-    }
-    owed->defer_removed_directory(absolute);
+    if (rc != 0) return fail(rc, absolute, "cannot remove directory");
+    owed->forget(absolute); // what it owed went with it
+    owed->defer_parent(absolute);
     return {};
   };
+  auto pending = offload(m_pool, std::move(work));
+  co_return co_await std::move(pending);
+}
+
+asio::awaitable<Result<void>> LocalTarget::make_durable() {
+  auto work = [owed = m_owed] { return owed->flush(); };
   auto pending = offload(m_pool, std::move(work));
   co_return co_await std::move(pending);
 }

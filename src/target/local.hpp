@@ -39,6 +39,7 @@ public:
   asio::awaitable<Result<void>> remove(std::string path) override;
   asio::awaitable<Result<void>> remove_directory(std::string path) override;
   asio::awaitable<Result<void>> copy(std::string from, std::string to) override;
+  asio::awaitable<Result<void>> make_durable() override;
   asio::awaitable<Result<std::optional<std::uint64_t>>> free_space() override;
 
   // How rename_to_new works here (probed or cached at connect(); may be downgraded later).

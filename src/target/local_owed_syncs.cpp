@@ -44,20 +44,12 @@ template <class Work> void in_lanes(std::size_t n, Work work) {
 
 void LocalOwedSyncs::defer(const std::filesystem::path& dir) {
   std::lock_guard lock(m_mutex);
-  m_owed_for_removals.erase(dir.native()); // owed for more than that now
   m_owed.insert(dir.native());
-}
-
-void LocalOwedSyncs::defer_removed_directory(const std::filesystem::path& dir) {
-  std::lock_guard lock(m_mutex);
-  auto parent = dir.parent_path().native();
-  if (!m_owed.count(parent)) m_owed_for_removals.insert(std::move(parent));
 }
 
 void LocalOwedSyncs::forget(const std::filesystem::path& dir) {
   std::lock_guard lock(m_mutex);
   m_owed.erase(dir.native());
-  m_owed_for_removals.erase(dir.native());
 }
 
 std::size_t LocalOwedSyncs::defer_file(const std::filesystem::path& path, std::shared_ptr<platform::File> file) {
@@ -112,11 +104,7 @@ Result<void> LocalOwedSyncs::flush_files_locked() {
   return {};
 }
 
-Result<void> LocalOwedSyncs::flush() { return flush(true); }
-
-Result<void> LocalOwedSyncs::flush_before_removal() { return flush(false); }
-
-Result<void> LocalOwedSyncs::flush(bool with_removed_directories) {
+Result<void> LocalOwedSyncs::flush() {
   std::lock_guard flushing(m_flushing);
   if (auto synced = flush_files_locked(); !synced) return synced;
   std::vector<std::string> owed;
@@ -124,10 +112,6 @@ Result<void> LocalOwedSyncs::flush(bool with_removed_directories) {
     std::lock_guard lock(m_mutex);
     owed.assign(m_owed.begin(), m_owed.end());
     m_owed.clear();
-    if (with_removed_directories) {
-      owed.insert(owed.end(), m_owed_for_removals.begin(), m_owed_for_removals.end());
-      m_owed_for_removals.clear();
-    }
   }
   std::vector<std::filesystem::path> dirs(owed.begin(), owed.end()); // made here: a lane must not throw
   std::vector<int> results(dirs.size(), 0);
@@ -148,7 +132,7 @@ Result<void> LocalOwedSyncs::flush(bool with_removed_directories) {
 
 std::size_t LocalOwedSyncs::owed_directories() const {
   std::lock_guard lock(m_mutex);
-  return m_owed.size() + m_owed_for_removals.size();
+  return m_owed.size();
 }
 
 std::size_t LocalOwedSyncs::owed_files() const {

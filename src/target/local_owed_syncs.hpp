@@ -9,10 +9,13 @@
 // waits for writing the last one: reads and writes alternate instead of overlapping.
 // But the commit protocol never needs a staged file's bytes, a staged file's name, a moved file's
 // name or a new directory to be durable on its own: it needs them durable before the next
-// *commit point* — a record that references them (write_new_file) — and before the step that
-// ends a roll-forward, the removal of the transaction directory (remove_directory), or a
-// replacement (copy). So those first flush() everything owed and make their own step durable;
-// everything else, finished uploads and file removals included, only adds to what is owed.
+// *commit point* — a record that references them (write_new_file) —, before a replacement
+// (copy), and before anything ends a roll-forward: the apply ends with make_durable(), before its
+// transaction directory may go. So those flush() everything owed (and the first two make their
+// own step durable); everything else, finished uploads and every removal included, only adds to
+// what is owed. Removing a tree of n directories therefore costs no fsync of its own; when each
+// directory removal flushed first (it used to end the roll-forward), a next day's clean-up made
+// about 100 fsyncs, one journal commit each.
 //
 // flush() syncs the files first, then the directories. Files: it starts the writeback of every
 // owed file, then fsyncs them four at a time (as it does the directories after), so the disk
@@ -30,18 +33,15 @@
 // A power cut can then undo what was done since the last flush: an upload or a move not yet relied
 // on (a staged file shorter than it was, or still staged; an apply step not done: the states a
 // crash there leaves, which recovery rolls forward or resumes, since the transaction directory is
-// still there), or a removal (garbage that comes back and is removed again, or a deletion the
-// roll-forward repeats). It can never undo an operation that a later flush came after, with one
-// exception: a directory removal is made durable by the next flush(), not by the flush a later
-// directory removal makes first (defer_removed_directory): an empty directory that comes back is
-// garbage the next clean-up removes, and a transaction directory that comes back was emptied by an
-// apply made durable before its first removal: the next recovery repeats a roll-forward that finds
-// everything done, or rolls back a directory with nothing to keep. A file whose fsync fails is
-// removed, not owed again: Linux reports a lost writeback once, and a second fsync would succeed
-// over bytes that never reached the disk, so the commit that needed the file must fail and the next
-// sync upload it again. The flush that meets the failure may be another caller's, after the
-// commit's size read-back passed; so the failure is kept, and every later flush of this target (the
-// commit point's first of all) fails with it. The target's destruction syncs what is still owed.
+// still there), or a removal (garbage that comes back and is removed again, or a deletion of the
+// apply, which the roll-forward repeats: its transaction directory goes only after the apply's
+// make_durable()). It can never undo an operation that a later flush came after. A file whose fsync
+// fails is removed, not owed again: Linux reports a lost writeback once, and a second fsync would
+// succeed over bytes that never reached the disk, so the commit that needed the file must fail and
+// the next sync upload it again. The flush that meets the failure may be another caller's, after
+// the commit's size read-back passed; so the failure is kept, and every later flush of this target
+// (the commit point's first of all) fails with it. The target's destruction syncs what is still
+// owed.
 //
 // Drop behind. Once a file's fsync succeeded, its pages are clean and are dropped from the page
 // cache (as the uploader drops what it read): a sync writes the repository's size, which nobody
@@ -78,12 +78,6 @@ public:
   void defer(const std::filesystem::path& dir);
   // The parent directory of `path`.
   void defer_parent(const std::filesystem::path& path) { defer(path.parent_path()); }
-  // The parent of `dir`, a directory just removed. Nothing relies on that removal being durable:
-  // a directory a power cut brings back is empty garbage the next clean-up removes. So it is
-  // synced by the next flush(), but not by flush_before_removal(): removing a tree of n
-  // directories costs no fsync of its own, where syncing each parent before the next removal
-  // cost a journal commit per directory (a next day's clean-up made about 100 fsyncs).
-  void defer_removed_directory(const std::filesystem::path& dir);
   // `dir` is about to be removed: syncing it first would be wasted (what it held goes with it).
   void forget(const std::filesystem::path& dir);
 
@@ -105,9 +99,6 @@ public:
   // them before flush() returns, so their order does not matter. On failure the error names the
   // first that failed; the directories that failed stay owed.
   Result<void> flush();
-  // What a directory removal needs first, since it may end a roll-forward (LocalTarget::
-  // remove_directory): flush(), but the parents of removed directories stay owed.
-  Result<void> flush_before_removal();
 
   std::size_t owed_directories() const;
   std::size_t owed_files() const;
@@ -116,14 +107,12 @@ public:
 
 private:
   Result<void> flush_files_locked();
-  Result<void> flush(bool with_removed_directories);
 
   // Held by a flush from start to end: a flush that finds nothing left to take must still not
   // return before one running on another thread has synced what it took.
   std::mutex m_flushing;
   mutable std::mutex m_mutex;
-  std::unordered_set<std::string> m_owed;              // native paths of directories
-  std::unordered_set<std::string> m_owed_for_removals; // parents of removed directories only
+  std::unordered_set<std::string> m_owed; // native paths of directories
   std::vector<std::pair<std::filesystem::path, std::shared_ptr<platform::File>>> m_files;
   std::size_t m_directories_synced = 0;
   std::optional<Error> m_lost; // a file whose fsync failed was removed (see flush_files())

@@ -183,6 +183,10 @@ asio::awaitable<Result<void>> RetryingTarget::remove_directory(std::string path)
   co_return co_await std::move(pending);
 }
 
+// Not retried: a failed fsync is not transient (Linux reports a lost writeback once, and the
+// local target then removes the file), and retrying would report success over it.
+asio::awaitable<Result<void>> RetryingTarget::make_durable() { co_return co_await m_inner->make_durable(); }
+
 asio::awaitable<Result<void>> RetryingTarget::copy(std::string from, std::string to) {
   auto attempt = [this, from, to] { return m_inner->copy(from, to); };
   auto pending = with_retries(*m_policy, std::move(attempt));

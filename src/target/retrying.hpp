@@ -42,6 +42,7 @@ public:
   asio::awaitable<Result<void>> remove(std::string path) override;
   asio::awaitable<Result<void>> remove_directory(std::string path) override;
   asio::awaitable<Result<void>> copy(std::string from, std::string to) override;
+  asio::awaitable<Result<void>> make_durable() override;
   asio::awaitable<Result<std::optional<std::uint64_t>>> free_space() override;
   asio::awaitable<Result<std::vector<std::string>>> unfinished_uploads() override;
   asio::awaitable<Result<void>> discard_unfinished_uploads(std::string path) override;

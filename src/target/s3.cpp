@@ -265,6 +265,9 @@ asio::awaitable<Result<void>> S3Target::remove(std::string path) {
   co_return make_error(ErrorKind::not_found, fmt::format("{}: cannot remove: not found", where(path)));
 }
 
+// A PUT, a copy or a DELETE is durable once the store answers it.
+asio::awaitable<Result<void>> S3Target::make_durable() { co_return Result<void>{}; }
+
 asio::awaitable<Result<void>> S3Target::remove_directory(std::string path) {
   if (auto valid = check_path(path); !valid) co_return valid;
   auto prefix = dir_prefix(path);

@@ -66,6 +66,7 @@ public:
   asio::awaitable<Result<void>> remove(std::string path) override;
   asio::awaitable<Result<void>> remove_directory(std::string path) override;
   asio::awaitable<Result<void>> copy(std::string from, std::string to) override;
+  asio::awaitable<Result<void>> make_durable() override;
   asio::awaitable<Result<std::optional<std::uint64_t>>> free_space() override;
 
   // The paths of unfinished multipart uploads under the root (ListMultipartUploads).

@@ -442,6 +442,10 @@ asio::awaitable<Result<void>> SftpTarget::remove(std::string path) {
   co_return co_await std::move(pending);
 }
 
+// Whatever the server promises for each operation it has answered (docs/sftp.md); SFTP has no
+// request that makes earlier renames or removals durable.
+asio::awaitable<Result<void>> SftpTarget::make_durable() { co_return Result<void>{}; }
+
 asio::awaitable<Result<void>> SftpTarget::remove_directory(std::string path) {
   if (auto valid = check_path(path); !valid) co_return valid;
   auto where = absolute(path);

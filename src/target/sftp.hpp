@@ -50,6 +50,7 @@ public:
   asio::awaitable<Result<void>> remove(std::string path) override;
   asio::awaitable<Result<void>> remove_directory(std::string path) override;
   asio::awaitable<Result<void>> copy(std::string from, std::string to) override;
+  asio::awaitable<Result<void>> make_durable() override;
   asio::awaitable<Result<std::optional<std::uint64_t>>> free_space() override;
 
   // The negotiated cipher and MAC of the first connection ("aes128-ctr hmac-sha2-256").

@@ -81,7 +81,7 @@ public:
 
   // Completes the upload; returns the size the server confirms. After finish() the file is
   // visible under its path on every target. Its bytes and its name may become durable only with
-  // the next write_new_file, remove_directory or copy on the same target (completed at once on S3
+  // the next write_new_file, copy or make_durable on the same target (completed at once on S3
   // and SFTP; the local target batches its file and directory fsyncs until then): the commit
   // protocol only ever relies on them after such a call.
   virtual asio::awaitable<Result<std::uint64_t>> finish() = 0;
@@ -199,7 +199,7 @@ public:
   virtual asio::awaitable<Result<std::unique_ptr<Download>>> open_download(std::string path, std::uint64_t offset) = 0;
 
   // Moves the file `from` to the new name `to` (to's parents created as needed), durable no later
-  // than the next write_new_file, remove_directory or copy returns (see finish()).
+  // than the next write_new_file, copy or make_durable returns (see finish()).
   // ErrorKind::not_found if `from` is missing. ErrorKind::already_exists if `to` exists, where
   // capabilities().exclusive_rename, and then both files are left as they were; elsewhere the
   // target may replace `to`, so the commit protocol never relies on this alone (BRIEF §5.1, §6).
@@ -207,15 +207,21 @@ public:
   // be torn while `from` still exists whole.
   virtual asio::awaitable<Result<void>> rename_to_new(std::string from, std::string to) = 0;
 
-  // Removes the file `path`, durable no later than the next write_new_file, remove_directory or
-  // copy returns. ErrorKind::not_found if it is missing: the caller decides whether that is fine
+  // Removes the file `path`, durable no later than the next write_new_file, copy or make_durable
+  // returns. ErrorKind::not_found if it is missing: the caller decides whether that is fine
   // (it usually is when cleaning up). ErrorKind::permanent for a directory.
   virtual asio::awaitable<Result<void>> remove(std::string path) = 0;
 
-  // Removes the empty directory `path`; every earlier operation on this target is durable before
-  // it goes (removing a transaction directory ends its roll-forward). ErrorKind::not_found if
-  // missing; ErrorKind::permanent if it is not empty. Success where directories do not exist (S3).
+  // Removes the empty directory `path`, durable no later than the next write_new_file, copy or
+  // make_durable returns. ErrorKind::not_found if missing; ErrorKind::permanent if it is not
+  // empty. Success where directories do not exist (S3).
   virtual asio::awaitable<Result<void>> remove_directory(std::string path) = 0;
+
+  // Makes every earlier operation on this target durable: success at once where each one is
+  // durable when it returns (S3, SFTP), the batched fsyncs on the local target. The apply calls it
+  // last, since removing its transaction directory ends its roll-forward: after that, a power cut
+  // must not undo one of its moves or removals (BRIEF §5.3). Every decorator forwards it.
+  virtual asio::awaitable<Result<void>> make_durable() = 0;
 
   // Copies `from` to `to` on the server (to's parents created as needed), replacing `to`
   // (atomically where replace_is_atomic). ErrorKind::unsupported unless server_side_copy.

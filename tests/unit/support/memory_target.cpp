@@ -111,9 +111,10 @@ private:
 
 std::string_view to_string(Op op) {
   static constexpr std::string_view names[k_op_count] = {
-      "connect",       "stat",          "list",          "make_directory",   "start_upload",   "upload_write",
-      "upload_finish", "upload_abort",  "uploaded_size", "read_file",        "write_new_file", "open_download",
-      "download_read", "rename_to_new", "remove",        "remove_directory", "copy",           "free_space"};
+      "connect",          "stat",          "list",          "make_directory", "start_upload",
+      "upload_write",     "upload_finish", "upload_abort",  "uploaded_size",  "read_file",
+      "write_new_file",   "open_download", "download_read", "rename_to_new",  "remove",
+      "remove_directory", "copy",          "make_durable",  "free_space"};
   return names[static_cast<std::size_t>(op)];
 }
 
@@ -461,6 +462,10 @@ asio::awaitable<Result<void>> MemoryTarget::remove_directory(std::string path) {
   mutated();
   co_return Result<void>{};
 }
+
+// Every operation of the store is durable when it returns (a crash here is a SIGKILL, not a power
+// cut); this is a call that may fail like any other.
+asio::awaitable<Result<void>> MemoryTarget::make_durable() { co_return co_await enter(Op::make_durable, ""); }
 
 asio::awaitable<Result<void>> MemoryTarget::copy(std::string from, std::string to) {
   if (auto valid = target::check_path(from); !valid) co_return valid;

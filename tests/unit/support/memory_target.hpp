@@ -46,6 +46,7 @@ enum class Op {
   remove,
   remove_directory,
   copy,
+  make_durable,
   free_space,
 };
 inline constexpr std::size_t k_op_count = static_cast<std::size_t>(Op::free_space) + 1;
@@ -131,6 +132,7 @@ public:
   asio::awaitable<Result<void>> remove(std::string path) override;
   asio::awaitable<Result<void>> remove_directory(std::string path) override;
   asio::awaitable<Result<void>> copy(std::string from, std::string to) override;
+  asio::awaitable<Result<void>> make_durable() override;
   asio::awaitable<Result<std::optional<std::uint64_t>>> free_space() override;
 
   // Used by this target's upload and download sessions.

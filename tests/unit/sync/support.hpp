@@ -259,6 +259,11 @@ public:
     note(Op::copy, to);
     co_return r;
   }
+  asio::awaitable<Result<void>> make_durable() override {
+    auto r = co_await m_inner.make_durable();
+    note(Op::make_durable, "");
+    co_return r;
+  }
   asio::awaitable<Result<std::optional<std::uint64_t>>> free_space() override {
     auto r = co_await m_inner.free_space();
     note(Op::free_space, "");

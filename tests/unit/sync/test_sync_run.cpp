@@ -241,6 +241,36 @@ BOOST_AUTO_TEST_CASE(next_day_changes_end_equal) {
   BOOST_TEST(again.files_uploaded.empty());
 }
 
+// The apply's moves and removals must survive a power cut before its transaction directory goes
+// (removing it ends the roll-forward): the apply ends with make_durable(), and the clean-up comes
+// after it (target.hpp, local_owed_syncs.hpp).
+BOOST_AUTO_TEST_CASE(the_apply_is_made_durable_before_its_transaction_directory_goes) {
+  Bench bench;
+  build_small_repository(bench);
+  BOOST_TEST_REQUIRE((bench.sync().outcome == Outcome::success));
+  next_day_changes(bench);
+  MemoryTarget memory(bench.store);
+  RecordingTarget recorder(memory);
+  auto result = bench.sync(recorder);
+  BOOST_TEST_REQUIRE((result.outcome == Outcome::success), error_message(result));
+  // Each folder's record is applied as it commits; the transaction directory goes at the end.
+  const auto& calls = recorder.calls;
+  auto tx_removed = std::find_if(calls.begin(), calls.end(), [](const RecordingTarget::Call& call) {
+    return call.op == Op::remove_directory && call.path.starts_with(".offsite/tx/");
+  });
+  BOOST_TEST_REQUIRE((tx_removed != calls.end()));
+  std::optional<std::size_t> last_apply_step, last_durable;
+  for (auto call = calls.begin(); call != tx_removed; ++call) {
+    auto index = static_cast<std::size_t>(call - calls.begin());
+    bool final_path = !call->path.starts_with(".offsite");
+    if ((call->op == Op::rename_to_new || call->op == Op::remove) && final_path) last_apply_step = index;
+    if (call->op == Op::make_durable) last_durable = index;
+  }
+  BOOST_TEST_REQUIRE(last_apply_step.has_value());
+  BOOST_TEST_REQUIRE(last_durable.has_value());
+  BOOST_TEST(*last_apply_step < *last_durable);
+}
+
 // Uploads wait for commits when files of finished folders pile up (transfer.hpp): a first sync of
 // many small folders, whose uploads outrun commit and apply, holds a bounded backlog. Counted
 // from the outside: files whose upload started against files named by the records written.

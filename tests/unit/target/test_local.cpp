@@ -1,6 +1,7 @@
 #include "target/local.hpp"
 #include "target/local_owed_syncs.hpp"
 #include "target/local_platform.hpp"
+#include "target/registry.hpp"
 
 #include <asio/thread_pool.hpp>
 #include <boost/test/unit_test.hpp>
@@ -77,9 +78,9 @@ asio::awaitable<Result<std::uint64_t>> upload(Target& target, std::string path, 
 
 BOOST_AUTO_TEST_SUITE(target_local_fs)
 
-BOOST_FIXTURE_TEST_CASE(directory_syncs_are_batched_until_a_commit_point_or_removal, LocalFixture) {
-  // Uploads, moves and folder manifests owe their directories' fsyncs; a commit point
-  // (write_new_file) or a removal pays them all first (local_owed_syncs.hpp).
+BOOST_FIXTURE_TEST_CASE(directory_syncs_are_batched_until_a_commit_point_or_make_durable, LocalFixture) {
+  // Uploads, moves, folder manifests and removals owe their directories' fsyncs; a commit point
+  // (write_new_file) pays them all first, make_durable() pays them (local_owed_syncs.hpp).
   auto target = make();
   auto steps = [&]() -> asio::awaitable<std::vector<std::size_t>> {
     std::vector<std::size_t> owed;
@@ -100,7 +101,9 @@ BOOST_FIXTURE_TEST_CASE(directory_syncs_are_batched_until_a_commit_point_or_remo
     owed.push_back(target->owed_directory_syncs()); // 5: and commits/, for the removal
     BOOST_TEST_REQUIRE((co_await target->remove_directory("tx/1/files/a")).has_value());
     BOOST_TEST_REQUIRE((co_await target->remove_directory("tx/1/files")).has_value());
-    owed.push_back(target->owed_directory_syncs()); // 6: tx/1 (everything else was paid first)
+    owed.push_back(target->owed_directory_syncs()); // 6: the same count: the staging dir gone, tx/1 owed
+    BOOST_TEST_REQUIRE((co_await target->make_durable()).has_value());
+    owed.push_back(target->owed_directory_syncs()); // 7: paid
     co_return owed;
   };
   auto owed = run(steps);
@@ -110,16 +113,17 @@ BOOST_FIXTURE_TEST_CASE(directory_syncs_are_batched_until_a_commit_point_or_remo
   BOOST_TEST(owed[3] == 0u);
   BOOST_TEST(owed[4] == 3u); // once each, for two moves
   BOOST_TEST(owed[5] == 4u);
-  BOOST_TEST(owed[6] == 1u);
+  BOOST_TEST(owed[6] == 4u);
+  BOOST_TEST(owed[7] == 0u);
   BOOST_TEST(std::filesystem::exists(target_path / "SiteManager1/a/two.img"));
   BOOST_TEST(std::filesystem::exists(target_path / "SiteManager1/folders/a.json"));
   target.reset(); // pays what is owed
 }
 
-BOOST_FIXTURE_TEST_CASE(removing_a_tree_pays_what_is_owed_once, LocalFixture) {
-  // A directory removal first pays everything owed (it may end a roll-forward), but the removals
-  // of a tree's directories do not pay for each other: their parents are owed until the next
-  // flush (local_owed_syncs.hpp). Before, every removal synced the parent of the one before.
+BOOST_FIXTURE_TEST_CASE(removals_pay_nothing_until_make_durable, LocalFixture) {
+  // Removing a tree of directories makes no fsync of its own: what the apply did before is made
+  // durable by its make_durable(), and the removals by the next flush (local_owed_syncs.hpp).
+  // Before, every directory removal paid everything owed, the parents of the removals before it.
   auto target = make();
   auto steps = [&]() -> asio::awaitable<std::vector<std::size_t>> {
     std::vector<std::size_t> syncs;
@@ -130,23 +134,49 @@ BOOST_FIXTURE_TEST_CASE(removing_a_tree_pays_what_is_owed_once, LocalFixture) {
     BOOST_TEST_REQUIRE((co_await target->write_new_file("commits/1.json", "{}")).has_value());
     BOOST_TEST_REQUIRE((co_await target->rename_to_new("tx/1/files/a/b/c/one.img", "a/one.img")).has_value());
     BOOST_TEST_REQUIRE((co_await target->rename_to_new("tx/1/files/x/y/two.img", "x/two.img")).has_value());
-    syncs.push_back(target->directory_syncs_made()); // 0: before the removals
-    BOOST_TEST_REQUIRE((co_await target->remove_directory("tx/1/files/a/b/c")).has_value());
-    syncs.push_back(target->directory_syncs_made()); // 1: the moves paid for
+    BOOST_TEST_REQUIRE((co_await target->make_durable()).has_value()); // the apply's end
+    syncs.push_back(target->directory_syncs_made());                   // 0: the moves paid for
+    syncs.push_back(target->owed_directory_syncs());                   // 1: nothing owed
     // Interleaved, as the clean-up's lanes remove sibling trees.
-    for (const char* dir : {"tx/1/files/x/y", "tx/1/files/a/b", "tx/1/files/x", "tx/1/files/a", "tx/1/files", "tx/1"})
+    for (const char* dir :
+         {"tx/1/files/a/b/c", "tx/1/files/x/y", "tx/1/files/a/b", "tx/1/files/x", "tx/1/files/a", "tx/1/files", "tx/1"})
       BOOST_TEST_REQUIRE((co_await target->remove_directory(dir)).has_value());
-    syncs.push_back(target->directory_syncs_made()); // 2: nothing more
+    syncs.push_back(target->directory_syncs_made()); // 2: no more
     syncs.push_back(target->owed_directory_syncs()); // 3: tx/, the parent of the last removed
+    BOOST_TEST_REQUIRE((co_await target->make_durable()).has_value());
+    syncs.push_back(target->directory_syncs_made()); // 4: tx/ paid
+    syncs.push_back(target->owed_directory_syncs()); // 5: nothing owed
     co_return syncs;
   };
   auto syncs = run(steps);
-  BOOST_TEST(syncs[1] > syncs[0]);
-  BOOST_TEST(syncs[2] == syncs[1]);
+  BOOST_TEST(syncs[1] == 0u);
+  BOOST_TEST(syncs[2] == syncs[0]);
   BOOST_TEST(syncs[3] == 1u);
+  BOOST_TEST(syncs[4] == syncs[0] + 1);
+  BOOST_TEST(syncs[5] == 0u);
   BOOST_TEST(!std::filesystem::exists(target_path / "SiteManager1/tx/1"));
   BOOST_TEST(std::filesystem::exists(target_path / "SiteManager1/a/one.img"));
-  target.reset(); // pays what is owed, the removals' parents too
+}
+
+BOOST_FIXTURE_TEST_CASE(make_durable_reaches_the_local_target_through_the_decorators, LocalFixture) {
+  // The apply's make_durable() is the only barrier before its transaction directory may go: a
+  // decorator that answered it itself would leave the batch unpaid.
+  auto owned = make();
+  auto* local = owned.get();
+  auto target = wrap_target(std::move(owned), WrapOptions{});
+  auto steps = [&]() -> asio::awaitable<std::vector<std::size_t>> {
+    std::vector<std::size_t> owed;
+    BOOST_TEST_REQUIRE((co_await target->connect()).has_value());
+    BOOST_TEST_REQUIRE((co_await target->make_directory("")).has_value());
+    BOOST_TEST_REQUIRE((co_await upload(*target, "tx/1/files/a/one.img", "one")).has_value());
+    owed.push_back(local->owed_file_syncs() + local->owed_directory_syncs()); // 0: some
+    BOOST_TEST_REQUIRE((co_await target->make_durable()).has_value());
+    owed.push_back(local->owed_file_syncs() + local->owed_directory_syncs()); // 1: none
+    co_return owed;
+  };
+  auto owed = run(steps);
+  BOOST_TEST(owed[0] > 0u);
+  BOOST_TEST(owed[1] == 0u);
 }
 
 BOOST_FIXTURE_TEST_CASE(file_syncs_wait_for_a_commit_point_or_the_limit, LocalFixture) {
