@@ -11,7 +11,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,6 +24,7 @@
 #include "config/config.hpp"
 #include "manifest/manifest.hpp"
 #include "repo/repository_id.hpp"
+#include "support/files.hpp"
 #include "support/memory_target.hpp"
 #include "support/run_coro.hpp"
 #include "support/temp_dir.hpp"
@@ -66,8 +66,7 @@ inline std::string bytes_of(std::uint64_t seed, std::size_t size) {
 inline void write_local(const stdfs::path& root, const std::string& relative, const std::string& content,
                         std::int64_t mtime_s) {
   auto file = root / relative;
-  stdfs::create_directories(file.parent_path());
-  std::ofstream(file, std::ios::binary | std::ios::trunc) << content;
+  write_file(file, content);
   struct timespec times[2] = {{mtime_s, 0}, {mtime_s, 0}};
   BOOST_TEST_REQUIRE(::utimensat(AT_FDCWD, file.c_str(), times, 0) == 0);
 }

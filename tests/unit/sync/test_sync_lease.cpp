@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(lease_unrenewed_for_over_five_minutes_is_removed) {
   synced_once(bench);
   auto lease = put_lease(bench, "nas-02.example", 4242, 5 * k_minute_ns + 1'000'000'000);
   auto result = bench.sync();
-  BOOST_TEST(!result.error.has_value(), (result.error ? result.error->message : ""));
+  BOOST_TEST(!result.error.has_value(), error_message(result));
   BOOST_TEST((result.outcome == Outcome::success));
   BOOST_TEST(!bench.store->exists(lease));
   BOOST_TEST(files_under(*bench.store, ".offsite/lock/").empty());
@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(lease_of_this_host_with_a_dead_process_is_stale_at_once) {
   synced_once(bench);
   auto lease = put_lease(bench, sync::lease_host_name(), k_dead_pid, 0);
   auto result = bench.sync();
-  BOOST_TEST(!result.error.has_value(), (result.error ? result.error->message : ""));
+  BOOST_TEST(!result.error.has_value(), error_message(result));
   BOOST_TEST(!bench.store->exists(lease));
   BOOST_TEST(bench.mirror_difference() == "");
 }

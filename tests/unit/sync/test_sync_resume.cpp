@@ -84,6 +84,8 @@ BOOST_AUTO_TEST_CASE(partial_upload_resumes_at_a_chunk_boundary) {
   BOOST_TEST(bench.mirror_difference() == "");
 }
 
+namespace {
+
 // Kept bytes that differ from the local file's (a disk unplugged mid-upload): where reading them
 // back is cheap, the resume notices and uploads the file again from its start; elsewhere the kept
 // bytes are trusted, as the journal's size and mtime say (verify --deep is the check there).
@@ -92,13 +94,20 @@ void damage_the_kept_prefix(Bench& bench) {
     if (path.ends_with(k_big_path)) bench.store->nodes[path].content[3 * k_chunk + 17] ^= 0x01;
 }
 
+// A target that reads back what it wrote without a network (the local target's capability).
+MemoryOptions cheap_reads() {
+  MemoryOptions options;
+  options.capabilities.cheap_reads = true;
+  return options;
+}
+
+} // namespace
+
 BOOST_AUTO_TEST_CASE(damaged_kept_bytes_are_uploaded_again_where_reads_are_cheap) {
   Bench bench;
   killed_half_way(bench);
   damage_the_kept_prefix(bench);
-  MemoryOptions options;
-  options.capabilities.cheap_reads = true;
-  MemoryTarget local_like(bench.store, options);
+  MemoryTarget local_like(bench.store, cheap_reads());
   auto result = bench.sync(local_like);
   BOOST_TEST(error_message(result) == "");
   BOOST_TEST_REQUIRE((result.outcome == Outcome::success));
@@ -110,9 +119,7 @@ BOOST_AUTO_TEST_CASE(damaged_kept_bytes_are_uploaded_again_where_reads_are_cheap
 BOOST_AUTO_TEST_CASE(intact_kept_bytes_are_read_back_and_kept_where_reads_are_cheap) {
   Bench bench;
   killed_half_way(bench);
-  MemoryOptions options;
-  options.capabilities.cheap_reads = true;
-  MemoryTarget local_like(bench.store, options);
+  MemoryTarget local_like(bench.store, cheap_reads());
   auto result = bench.sync(local_like);
   BOOST_TEST_REQUIRE((result.outcome == Outcome::success));
   BOOST_TEST(result.bytes_uploaded == k_big - 8 * k_chunk); // only the second half
