@@ -234,7 +234,7 @@ run_offsite nextday
 cp -a "$work/day/main" "$work/day-copy"
 rm -rf "$work/day-copy/.offsite"
 sync
-# Each day is cheap (about 2 s), and this VM's disk drifts by tens of percent over minutes (a
+# Each day is cheap (about 3 s), and this VM's disk drifts by tens of percent over minutes (a
 # cold `cp -a` of the same files took 0.57-0.88 s in one session), so the next day runs more
 # rounds than RUNS, rotates which of the three runs first, and judges the goal on the median of
 # the paired ratios; the ratio of the two medians is printed too.
