@@ -78,7 +78,7 @@ public:
   void defer(const std::filesystem::path& dir);
   // The parent directory of `path`.
   void defer_parent(const std::filesystem::path& path) { defer(path.parent_path()); }
-  // `dir` is about to be removed: syncing it first would be wasted (what it held goes with it).
+  // `dir` was removed: what it owed went with it.
   void forget(const std::filesystem::path& dir);
 
   // The bytes of the finished upload open as `file` at `path`; its fsync is owed (and the file

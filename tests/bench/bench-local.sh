@@ -241,25 +241,15 @@ sync
 nd_runs=${NEXT_DAY_RUNS:-$((runs > 9 ? runs : 9))}
 [[ $nd_runs =~ ^[1-9][0-9]*$ ]] || die "NEXT_DAY_RUNS must be a positive number"
 # cp -a copies the change by construction (the list $expected), so any of the three may run first.
-next_day_cp_over() {
+# next_day_cp DESTINATION KEY LABEL WHERE: times it, records nextday.KEY and sets KEY_secs.
+next_day_cp() {
   drop_caches
   # shellcheck disable=SC2016 # the inner script's own arguments
   run_ref bash -c 'cd "$1" && printf "%s\n" "$0" | xargs -d "\n" cp -a --parents -t "$2"' \
-    "$expected" "$work/day/main" "$work/day-copy"
-  record nextday.cp_over "$secs"
-  cp_over_secs=$secs
-  echo "   cp -a (over)     $secs s   (the day's files over yesterday's copy)"
-}
-next_day_cp_empty() {
-  rm -rf "$work/day-cp"
-  mkdir -p "$work/day-cp"
-  drop_caches
-  # shellcheck disable=SC2016 # the inner script's own arguments
-  run_ref bash -c 'cd "$1" && printf "%s\n" "$0" | xargs -d "\n" cp -a --parents -t "$2"' \
-    "$expected" "$work/day/main" "$work/day-cp"
-  record nextday.cp "$secs"
-  cp_secs=$secs
-  echo "   cp -a (empty)    $secs s   (the day's files into an empty directory)"
+    "$expected" "$work/day/main" "$1"
+  record "nextday.$2" "$secs"
+  printf -v "$2_secs" %s "$secs"
+  echo "   cp -a $3 $secs s   (the day's files $4)"
 }
 next_day_offsite() {
   drop_caches
@@ -284,8 +274,12 @@ for run in $(seq 1 "$nd_runs"); do
   for i in 0 1 2; do
     case $(((i + run - 1) % 3)) in
       0) next_day_offsite ;;
-      1) next_day_cp_over ;;
-      2) next_day_cp_empty ;;
+      1) next_day_cp "$work/day-copy" cp_over "(over) " "over yesterday's copy" ;;
+      2)
+        rm -rf "$work/day-cp"
+        mkdir -p "$work/day-cp"
+        next_day_cp "$work/day-cp" cp "(empty)" "into an empty directory"
+        ;;
     esac
   done
   record nextday.ratio "$(awk -v a="$offsite_secs" -v b="$cp_over_secs" 'BEGIN { printf "%.4f", a / b }')"
